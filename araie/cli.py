@@ -1,0 +1,137 @@
+"""The `araie` command: thin subcommands over the library's public functions."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from araie.schema import DEFAULT_SCHEMA_PATH, Schema
+
+log = logging.getLogger("araie")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from araie.validate import summarise, validate_paths
+
+    problems = validate_paths(args.paths, Schema.load(args.schema))
+    for p in problems:
+        if p.severity == "error" or not args.errors_only:
+            print(p)
+    counts = summarise(problems)
+    print(f"{counts['error']} error(s), {counts['warning']} warning(s)", file=sys.stderr)
+    return 1 if counts["error"] else 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    import json
+
+    from araie.stats import corpus_stats, format_stats
+
+    schema = Schema.load(args.schema)
+    stats = corpus_stats(args.paths)
+    print(json.dumps(stats, ensure_ascii=False, indent=1) if args.json
+          else format_stats(stats, schema.entity_types, schema.relation_names))
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from araie.formats.registry import convert
+
+    counter: dict[str, int] = {}
+    n = convert(args.input, args.output, source=args.source_format, target=args.target_format,
+                type_map=_pairs(args.type_map), strip_clitics=args.strip_clitics, overwrite=args.force,
+                drop_relations=args.drop_relations,
+                counter=counter)
+    print(f"converted {n} document(s) to {args.output}", file=sys.stderr)
+    if args.strip_clitics:
+        print(f"moved proclitics out of {counter.get('changed', 0)} entity span(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from araie.pretrain import PretrainConfig, pretrain
+
+    fields = {k: v for k, v in vars(args).items() if k in PretrainConfig.__dataclass_fields__ and v is not None}
+    fields["text_fields"] = tuple(args.text_fields.split(","))
+    final = pretrain(PretrainConfig(**fields))
+    print(final)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from araie.recipe import load_recipe
+    from araie.training import train
+
+    best = train(load_recipe(args.recipe, args.set), resume=not args.no_resume)
+    print(best)
+    return 0
+
+
+def _pairs(items: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--type-map expects FROM=TO, got {item!r}")
+        out[key] = value
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="araie", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="list every problem of JSONL corpora (files or folders)")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--schema", default=DEFAULT_SCHEMA_PATH)
+    p.add_argument("--errors-only", action="store_true", help="hide warnings")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("stats", help="documents, words, entities and relations per type and split")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--schema", default=DEFAULT_SCHEMA_PATH)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("convert", help="convert between JSONL and CoNLL, BRAT, Label Studio, doccano, inline")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--from", dest="source_format", help="input format (default: from the name)")
+    p.add_argument("--to", dest="target_format", help="output format (default: from the name)")
+    p.add_argument("--type-map", nargs="*", metavar="FROM=TO", help="rename entity types, e.g. PERS=PER")
+    p.add_argument("--strip-clitics", action="store_true", help="move proclitics out of entity spans")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--drop-relations", action="store_true", help="drop relations for formats that cannot carry them")
+    p.set_defaults(func=cmd_convert)
+    p = sub.add_parser("train", help="fine-tune an encoder on the annotated corpus (a YAML recipe)")
+    p.add_argument("recipe")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a recipe value, e.g. --set training.num_train_epochs=3")
+    p.add_argument("--no-resume", action="store_true", help="ignore checkpoints in the output folder")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("pretrain", help="train a WordPiece tokenizer and a compact BERT (masked-LM), or adapt one")
+    p.add_argument("--corpus", required=True, help="JSONL(.gz) with text fields, or a plain text file")
+    p.add_argument("--out", required=True, help="run folder (resumes from its checkpoints)")
+    p.add_argument("--text-fields", default="title,content")
+    p.add_argument("--from-model", help="continue masked-LM on this encoder (e.g. aubmindlab/bert-base-arabertv02)")
+    for name, kind in (("max-documents", int), ("vocab-size", int), ("layers", int), ("hidden", int),
+                       ("heads", int), ("intermediate", int), ("max-length", int), ("batch-size", int),
+                       ("steps", int), ("learning-rate", float), ("save-steps", int), ("seed", int)):
+        p.add_argument(f"--{name}", type=kind)
+    p.set_defaults(func=cmd_pretrain)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, FileExistsError) as exc:
+        print(f"araie {args.command}: error: {exc}", file=sys.stderr)
+        return 2

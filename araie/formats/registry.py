@@ -1,0 +1,100 @@
+"""Format names, their readers and writers, and `convert` between any two of them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from araie.formats import FormatError
+from araie.records import Document, read_jsonl, write_jsonl
+
+Reader = Callable[[str | os.PathLike], Iterator[Document]]
+Writer = Callable[[Iterable[Document], str | os.PathLike], int]
+
+
+def _inline_reader(path):
+    from araie.formats.inline import read_inline
+    return read_inline(path)
+
+
+def _inline_writer(docs, path):
+    from araie.formats.inline import write_inline
+    return write_inline(docs, path)
+
+
+READERS: dict[str, Reader] = {"jsonl": read_jsonl, "inline": _inline_reader}
+WRITERS: dict[str, Writer] = {"jsonl": write_jsonl, "inline": _inline_writer}
+_SUFFIXES = {".jsonl": "jsonl", ".inline": "inline", ".txt": "inline"}
+
+
+def register(name: str, reader: Reader | None = None, writer: Writer | None = None, suffix: str | None = None):
+    """Add a format; the format modules call this so the registry has no import cycle."""
+    if reader:
+        READERS[name] = reader
+    if writer:
+        WRITERS[name] = writer
+    if suffix:
+        _SUFFIXES[suffix] = name
+
+
+def _load_builtin_formats() -> None:
+    import importlib
+
+    for module in ("conll", "brat", "labelstudio", "doccano"):
+        try:
+            importlib.import_module(f"araie.formats.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"araie.formats.{module}":
+                raise
+
+
+def guess_format(path: str | os.PathLike, given: str | None) -> str:
+    _load_builtin_formats()
+    if given:
+        if given not in READERS and given not in WRITERS:
+            raise FormatError(f"unknown format {given!r} (known: {', '.join(sorted(set(READERS) | set(WRITERS)))})")
+        return given
+    fmt = _SUFFIXES.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise FormatError(f"{path}: cannot tell the format from the name; pass --from/--to")
+    return fmt
+
+
+def convert(source_path: str | os.PathLike, target_path: str | os.PathLike, *, source: str | None = None,
+            target: str | None = None, type_map: dict[str, str] | None = None, strip_clitics: bool = False,
+            overwrite: bool = False, counter: dict | None = None, drop_relations: bool = False) -> int:
+    """Read `source_path` in one format and write `target_path` in another; return the document count.
+
+    Refuses to overwrite an existing output unless `overwrite` is set. With `strip_clitics`, the
+    number of entity spans changed is stored in `counter["changed"]`. `drop_relations` removes
+    relations before writing, for targets that cannot carry them (CoNLL refuses them otherwise).
+    """
+    src, dst = guess_format(source_path, source), guess_format(target_path, target)
+    if src not in READERS:
+        raise FormatError(f"format {src!r} cannot be read")
+    if dst not in WRITERS:
+        raise FormatError(f"format {dst!r} cannot be written")
+    if Path(target_path).exists() and not overwrite:
+        raise FileExistsError(f"{target_path} exists; remove it or pass --force")
+    docs: Iterable[Document] = READERS[src](source_path)
+    if type_map:
+        docs = (_rename_types(d, type_map) for d in docs)
+    if strip_clitics:
+        from araie.text.clitics import strip_clitic_spans
+        docs = strip_clitic_spans(docs, counter=counter)
+    if drop_relations:
+        docs = (_drop_relations(d) for d in docs)
+    return WRITERS[dst](docs, target_path)
+
+
+def _drop_relations(doc: Document) -> Document:
+    from dataclasses import replace
+
+    return replace(doc, relations=())
+
+
+def _rename_types(doc: Document, type_map: dict[str, str]) -> Document:
+    from dataclasses import replace
+
+    return replace(doc, entities=tuple(replace(e, type=type_map.get(e.type, e.type)) for e in doc.entities))
