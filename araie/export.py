@@ -1,0 +1,81 @@
+"""Export a trained checkpoint as an ordinary Hugging Face folder that also serves `trust_remote_code`.
+
+The folder holds safetensors weights, the tokenizer (with araie's normalisation inside), a
+`config.json` that the stock token-classification classes load, `auto_map` and `custom_pipelines`
+pointing at the flat files of `araie/hf/`, a model card, the recipe and the metrics. Export
+reloads what it wrote and checks the predictions match the checkpoint's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from araie.hf.modeling_araie import AraieForInformationExtraction
+
+log = logging.getLogger(__name__)
+HF_DIR = Path(__file__).resolve().parent / "hf"
+HF_FILES = ("configuration_araie.py", "modeling_araie.py", "pipeline_araie.py", "text_araie.py")
+SAMPLE_TEXTS = (
+    "قال الجيش السوري إنه استعاد حي الشعار في حلب يوم الثلاثاء، "
+    "فيما قال المرصد السوري لحقوق الإنسان إن 12 مدنياً قتلوا.",
+    "وأفادت وكالة \"سانا\" الرسمية بأن القوات الحكومية سيطرت على كرم القاطرجي.\nالمصدر: RT + وكالات",
+)
+AUTO_MAP = {
+    "AutoConfig": "configuration_araie.AraieConfig",
+    "AutoModel": "modeling_araie.AraieForInformationExtraction",
+    "AutoModelForTokenClassification": "modeling_araie.AraieForInformationExtraction",
+}
+CUSTOM_PIPELINES = {"arabic-ie": {"impl": "pipeline_araie.ArabicIEPipeline", "pt": ["AutoModel"], "tf": [],
+                                  "type": "text"}}
+
+
+class ExportError(RuntimeError):
+    """The exported folder does not reproduce the checkpoint."""
+
+
+def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, card: str | None = None,
+           metrics: dict | None = None, overwrite: bool = False) -> Path:
+    """Write the export folder `out` from a training checkpoint and verify it reloads identically."""
+    from transformers import AutoTokenizer
+
+    checkpoint, out = Path(checkpoint), Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not empty; pass --force to replace it")
+    model = AraieForInformationExtraction.from_pretrained(checkpoint).eval()
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    model.config.auto_map = AUTO_MAP
+    model.config.custom_pipelines = CUSTOM_PIPELINES
+    model.config.architectures = ["AraieForInformationExtraction"]
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    for name in HF_FILES:
+        shutil.copy2(HF_DIR / name, out / name)
+    if (checkpoint / "recipe.yaml").exists():
+        shutil.copy2(checkpoint / "recipe.yaml", out / "recipe.yaml")
+    if metrics is not None:
+        (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=1), encoding="utf-8")
+    if card is not None:
+        (out / "README.md").write_text(card, encoding="utf-8")
+    verify(model, tokenizer, out)
+    return out
+
+
+def verify(model, tokenizer, folder: Path, texts=SAMPLE_TEXTS) -> None:
+    """Reload `folder` and require exactly the predictions of the in-memory model."""
+    from transformers import AutoTokenizer
+
+    from araie.hf.pipeline_araie import extract_documents
+
+    reloaded = AraieForInformationExtraction.from_pretrained(folder).eval()
+    before = extract_documents(model, tokenizer, list(texts))
+    after = extract_documents(reloaded, AutoTokenizer.from_pretrained(folder), list(texts))
+    if before != after:
+        raise ExportError(f"{folder}: reloaded model predicts differently from the checkpoint")
+    log.info("verified %s: %d sample texts give identical predictions", folder, len(texts))

@@ -1,0 +1,122 @@
+"""The Python API: `Extractor.from_pretrained(DIR)(texts)` -> records with raw offsets and scores."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from araie.records import Document, Entity, Relation
+
+log = logging.getLogger(__name__)
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model"
+DTYPES = {"auto": None, "fp32": None, "float32": None, "bf16": "bfloat16", "bfloat16": "bfloat16",
+          "fp16": "float16", "float16": "float16"}
+
+
+def resolve_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but CUDA is not available here")
+    return device
+
+
+class Extractor:
+    """Entities and relations of Arabic texts, batched over documents, windowed, never truncated.
+
+    Example:
+        >>> ie = Extractor.from_pretrained("model")                      # doctest: +SKIP
+        >>> doc = ie("قال المرصد السوري إن 12 مدنياً قتلوا في حلب")          # doctest: +SKIP
+        >>> [(e.type, e.text) for e in doc.entities]                     # doctest: +SKIP
+        [('ORG', 'المرصد السوري'), ('QUANTITY', '12 مدنياً'), ('GPE', 'حلب')]
+    """
+
+    def __init__(self, model, tokenizer, dtype: str | None = None):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.dtype = dtype
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike = DEFAULT_MODEL, device: str = "auto", dtype: str = "auto",
+                        backend: str = "torch") -> Extractor:
+        """Load an exported folder (or a training checkpoint) onto `device` (`auto`, `cpu`, `cuda`, `cuda:1`).
+
+        `dtype` `bf16`/`fp16` runs the encoder under autocast on CUDA; on CPU inference stays fp32.
+        """
+        from transformers import AutoTokenizer
+
+        from araie.hf.modeling_araie import AraieForInformationExtraction
+
+        if backend != "torch":
+            raise ValueError(f"backend {backend!r} is not available in this version; use 'torch'")
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype {dtype!r}: choose from {', '.join(DTYPES)}")
+        path = Path(path)
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(f"{path}: no config.json; pass a folder written by `araie export` or `araie train`")
+        device = resolve_device(device)
+        model = AraieForInformationExtraction.from_pretrained(path).to(device)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        if device.startswith("cuda") and dtype == "auto":
+            dtype = "bf16"
+        return cls(model, tokenizer, DTYPES[dtype])
+
+    @property
+    def config(self):
+        return self.model.config
+
+    def __call__(self, texts: str | Document | Iterable[str | Document], batch_size: int = 16,
+                 max_length: int | None = None, entity_threshold: float | None = None,
+                 relation_threshold: float | None = None) -> Document | list[Document]:
+        """Extract from one text (returns one `Document`) or many (returns a list, in input order)."""
+        single = isinstance(texts, (str, Document))
+        docs = [_as_document(t, i) for i, t in enumerate([texts] if single else texts)]
+        out = self._extract(docs, batch_size, max_length, entity_threshold, relation_threshold)
+        return out[0] if single else out
+
+    def stream(self, docs: Iterable[Document], batch_size: int = 16, buffer_size: int | None = None,
+               **kwargs) -> Iterator[Document]:
+        """Extract from a stream, holding at most `buffer_size` documents; yields in input order."""
+        buffer_size = buffer_size or 8 * batch_size
+        chunk: list[Document] = []
+        for doc in docs:
+            chunk.append(doc)
+            if len(chunk) >= buffer_size:
+                yield from self._extract(chunk, batch_size, **kwargs)
+                chunk = []
+        if chunk:
+            yield from self._extract(chunk, batch_size, **kwargs)
+
+    def _extract(self, docs: list[Document], batch_size: int, max_length: int | None = None,
+                 entity_threshold: float | None = None, relation_threshold: float | None = None) -> list[Document]:
+        import torch
+
+        from araie.hf.pipeline_araie import extract_documents
+
+        dtype = getattr(torch, self.dtype) if self.dtype else None
+        results = extract_documents(self.model, self.tokenizer, [d.text for d in docs], batch_size=batch_size,
+                                    max_length=max_length, entity_threshold=entity_threshold,
+                                    relation_threshold=relation_threshold, dtype=dtype)
+        return [_to_document(d, r) for d, r in zip(docs, results, strict=True)]
+
+
+def _as_document(item: str | Document, index: int) -> Document:
+    if isinstance(item, Document):
+        return item
+    if not isinstance(item, str):
+        raise TypeError(f"item {index}: expected str or Document, got {type(item).__name__}")
+    return Document(str(index), item)
+
+
+def _to_document(doc: Document, result: dict) -> Document:
+    entities = tuple(Entity(e["id"], e["type"], e["start"], e["end"], e["text"], e["score"])
+                     for e in result["entities"])
+    for e in entities:  # the record invariant, checked before anything is written
+        assert doc.text[e.start:e.end] == e.text, (doc.id, e)
+    relations = tuple(Relation(r["id"], r["type"], r["head"], r["tail"], r["score"]) for r in result["relations"])
+    meta = {k: v for k, v in doc.meta.items() if k != "error"}
+    return Document(doc.id, doc.text, entities, relations, meta)

@@ -1,0 +1,203 @@
+"""Pretraining: a WordPiece tokenizer and a compact BERT with whole-word masked-LM on unlabeled news.
+
+The same `araie pretrain` continues masked-LM on an existing encoder (AraBERT domain adaptation)
+when `from_model` is given. The corpus is streamed and normalised exactly as fine-tuning and
+serving normalise, so the encoder never sees a text form it will not meet later.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from araie.text.normalize import NormalizeConfig, normalize
+
+log = logging.getLogger(__name__)
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Everything that decides a pretraining run; saved as `pretrain.json` in the output folder."""
+
+    corpus: str
+    out: str
+    text_fields: tuple[str, ...] = ("title", "content")
+    max_documents: int | None = None
+    from_model: str | None = None
+    vocab_size: int = 32000
+    min_frequency: int = 3
+    layers: int = 4
+    hidden: int = 256
+    heads: int = 4
+    intermediate: int = 1024
+    max_length: int = 128
+    batch_size: int = 64
+    steps: int = 20000
+    learning_rate: float = 5e-4
+    warmup_ratio: float = 0.05
+    mlm_probability: float = 0.15
+    save_steps: int = 500
+    seed: int = 13
+
+
+def iter_corpus(path: str | os.PathLike, fields: tuple[str, ...] = ("title", "content"),
+                limit: int | None = None) -> Iterator[str]:
+    """Stream texts from a JSONL or JSONL.gz corpus (SaudiNewsNet layout), or a plain text file."""
+    path = str(path)
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        lines = itertools.islice(fh, limit) if limit else fh
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            if ".jsonl" not in path:
+                yield line.rstrip("\n")
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
+            text = "\n".join(str(obj[f]) for f in fields if obj.get(f))
+            if text.strip():
+                yield text
+
+
+def normalized_texts(config: PretrainConfig, norm: NormalizeConfig) -> Iterator[str]:
+    for text in iter_corpus(config.corpus, config.text_fields, config.max_documents):
+        yield normalize(text, norm).text
+
+
+def train_tokenizer(texts: Iterator[str], vocab_size: int, out_dir: str | os.PathLike, min_frequency: int = 3):
+    """Train a cased WordPiece tokenizer on already-normalised texts and save it as `BertTokenizerFast`."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertTokenizerFast
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    # Keep case (RT, Reuters) and every Arabic letter; araie's normaliser has already removed marks.
+    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                                strip_accents=False, lowercase=False)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                        special_tokens=SPECIAL_TOKENS, continuing_subword_prefix="##")
+    tok.train_from_iterator(texts, trainer=trainer)
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    fast = BertTokenizerFast(tokenizer_object=tok, do_lower_case=False, strip_accents=False,
+                             tokenize_chinese_chars=True, model_max_length=512)
+    fast.save_pretrained(out_dir)
+    return fast
+
+
+def masked_lm_model(config: PretrainConfig, tokenizer):
+    """A fresh compact BERT for masked-LM, or the named encoder to continue."""
+    from transformers import AutoModelForMaskedLM, BertConfig, BertForMaskedLM
+
+    if config.from_model:
+        return AutoModelForMaskedLM.from_pretrained(config.from_model)
+
+    class SparseMaskedLM(BertForMaskedLM):
+        """BertForMaskedLM that runs the vocabulary projection on masked positions only.
+
+        With a 32k vocabulary the projection over every position costs more than the encoder;
+        only the ~15 % masked positions have a loss. Weights and names are BertForMaskedLM's.
+        """
+
+        def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, **kwargs):
+            import torch
+            from transformers.modeling_outputs import MaskedLMOutput
+
+            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                               token_type_ids=token_type_ids).last_hidden_state
+            if labels is None:
+                return MaskedLMOutput(logits=self.cls(hidden))
+            picked = labels != -100
+            logits = self.cls(hidden[picked])
+            loss = torch.nn.functional.cross_entropy(logits, labels[picked])
+            return MaskedLMOutput(loss=loss, logits=logits)
+
+    bert = BertConfig(vocab_size=len(tokenizer), hidden_size=config.hidden, num_hidden_layers=config.layers,
+                      num_attention_heads=config.heads, intermediate_size=config.intermediate,
+                      max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id)
+    bert.architectures = ["BertForMaskedLM"]
+    return SparseMaskedLM(bert)
+
+
+def build_dataset(config: PretrainConfig, tokenizer, norm: NormalizeConfig):
+    """Tokenise and pack the corpus into blocks of `max_length` (cached by `datasets`)."""
+    from datasets import Dataset
+
+    block = config.max_length - 2
+    cache = Path(config.out) / "dataset"
+    if cache.exists():
+        return Dataset.load_from_disk(str(cache))
+
+    def gen():
+        for text in normalized_texts(config, norm):
+            yield {"text": text}
+
+    ds = Dataset.from_generator(gen, cache_dir=str(Path(config.out) / "hf_cache"))
+
+    def tokenize(batch):
+        return {"ids": tokenizer(batch["text"], add_special_tokens=False)["input_ids"]}
+
+    def pack(batch):
+        flat = [i for ids in batch["ids"] for i in [*ids, tokenizer.sep_token_id]]
+        blocks = [flat[i:i + block] for i in range(0, len(flat) - block + 1, block)]
+        return {"input_ids": [[tokenizer.cls_token_id, *b, tokenizer.sep_token_id] for b in blocks]}
+
+    ds = ds.map(tokenize, batched=True, remove_columns=["text"], num_proc=min(2, os.cpu_count() or 1))
+    ds = ds.map(pack, batched=True, batch_size=200, remove_columns=["ids"])
+    ds.save_to_disk(str(cache))
+    return Dataset.load_from_disk(str(cache))
+
+
+def pretrain(config: PretrainConfig, norm: NormalizeConfig | None = None) -> Path:
+    """Run (or resume) pretraining; return the folder of the final encoder and tokenizer."""
+    from transformers import AutoTokenizer, DataCollatorForWholeWordMask, Trainer, TrainingArguments, set_seed
+
+    norm = norm or NormalizeConfig()
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pretrain.json").write_text(json.dumps({**asdict(config), "normalize": norm.to_dict()},
+                                                  ensure_ascii=False, indent=1))
+    set_seed(config.seed)
+    tok_dir = out / "tokenizer"
+    if config.from_model:
+        tokenizer = AutoTokenizer.from_pretrained(config.from_model)
+    elif (tok_dir / "tokenizer.json").exists():
+        tokenizer = AutoTokenizer.from_pretrained(tok_dir)
+    else:
+        log.info("training a %d-piece WordPiece tokenizer on %s", config.vocab_size, config.corpus)
+        tokenizer = train_tokenizer(normalized_texts(config, norm), config.vocab_size, tok_dir, config.min_frequency)
+    dataset = build_dataset(config, tokenizer, norm)
+    log.info("%d blocks of %d subwords", len(dataset), config.max_length)
+    model = masked_lm_model(config, tokenizer)
+    args = TrainingArguments(
+        output_dir=str(out / "checkpoints"), max_steps=config.steps, per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate, warmup_ratio=config.warmup_ratio, weight_decay=0.01,
+        lr_scheduler_type="linear", save_steps=config.save_steps, save_total_limit=2, logging_steps=50,
+        report_to=[], seed=config.seed, dataloader_num_workers=0, remove_unused_columns=False,
+        bf16=_bf16_ok(), disable_tqdm=False)
+    collator = DataCollatorForWholeWordMask(tokenizer, mlm_probability=config.mlm_probability)
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator)
+    resume = any((out / "checkpoints").glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    final = out / "encoder"
+    trainer.save_model(str(final))
+    tokenizer.save_pretrained(final)
+    return final
+
+
+def _bf16_ok() -> bool:
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()

@@ -1,0 +1,1 @@
+"""Arabic text handling that keeps every offset: normalisation, clitics, sentences, windows."""

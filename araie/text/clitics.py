@@ -1,0 +1,74 @@
+"""Proclitics before the article: where an Arabic word may be split so a span can start after them.
+
+Arabic writes conjunctions (و ف), prepositions (ب ك ل) and their stacks (وب، فل ...) glued to the next
+word. The guidelines leave them outside entity spans (`بالجيش السوري` -> `الجيش السوري`), so the
+tokens the model tags must be able to start after them. Only the clitic + article forms are split by
+rule, because they are unambiguous enough: `[وف]?[بكل]?ال...` and `[وف]?لل...` (ل before the article
+drops the alef: `للجيش` = ل + لجيش, and the guidelines start that span at the second ل). A clitic
+on a bare noun (`لحلب`, `وحلفاؤها`) is left to the subword tokenizer: splitting every initial و or ل
+would break far more words (وزير، لبنان) than it frees.
+
+Words that only look like clitic + article (`والي` governor, `بالغة` considerable, `والد` father,
+`فالح` a name) are protected by prefix; the list is configurable and saved with the model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+
+from araie.hf.text_araie import DEFAULT_PROTECTED, clitic_split_point
+from araie.records import Document, Entity
+
+_BARE = re.compile(r"^([وف]?[بكل]|[وف])(?=[\u0621-\u064A]{3,})")
+
+
+
+def entity_lexicon(docs: Iterable[Document]) -> set[str]:
+    """First words of every entity span, the evidence that a bare name exists without a clitic."""
+    return {e.text.split()[0] for d in docs for e in d.entities if e.text.split()}
+
+
+def strip_entity_clitic(word: str, lexicon: set[str], protected: Iterable[str] = DEFAULT_PROTECTED) -> int:
+    """How many leading characters of an entity's first word are proclitics to move out of the span.
+
+    Article forms follow the rule of `clitic_split_point` (`بالجيش` -> 1). A bare clitic before a
+    name (`بكردستان`) is moved out only when the rest is itself the first word of an entity elsewhere
+    in the corpus (`كردستان`), so names that merely begin with those letters (`بغداد`, `لبنان`,
+    `واشنطن`) stay whole.
+    """
+    cut = clitic_split_point(word, protected)
+    if cut:
+        return cut
+    m = _BARE.match(word)
+    if m and word not in lexicon and word[m.end():] in lexicon:
+        return m.end()
+    return 0
+
+
+def strip_clitic_spans(docs: Iterable[Document], lexicon: set[str] | None = None,
+                       protected: Iterable[str] = DEFAULT_PROTECTED, counter: dict | None = None
+                       ) -> Iterator[Document]:
+    """Move leading proclitics out of entity spans; count changed spans in `counter["changed"]`.
+
+    Brings corpora that label whole whitespace words (ANERcorp, Wojood) to the guidelines. Without
+    a `lexicon` the documents are read into memory once to build one from their own entities.
+
+    Example:
+        `وصل إلى بكردستان ... كردستان` with both labelled GPE: the first span becomes `كردستان`.
+    """
+    protected = tuple(protected)
+    if lexicon is None:
+        docs = list(docs)
+        lexicon = entity_lexicon(docs)
+    for doc in docs:
+        entities = []
+        for e in doc.entities:
+            cut = strip_entity_clitic(e.text.split()[0], lexicon, protected) if e.text.split() else 0
+            if cut and cut < len(e.text):
+                e = Entity(e.id, e.type, e.start + cut, e.end, e.text[cut:], e.score)
+                if counter is not None:
+                    counter["changed"] = counter.get("changed", 0) + 1
+            entities.append(e)
+        yield replace(doc, entities=tuple(entities))

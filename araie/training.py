@@ -1,0 +1,186 @@
+"""Fine-tuning: records -> `datasets` windows -> `Trainer`, with seqeval and relation F1 each epoch.
+
+The Trainer does the loop, checkpoints, resumption, mixed precision, gradient accumulation and
+`accelerate launch` data parallelism; this module supplies the data, the collator and the metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+
+import torch
+
+from araie.features import IGNORE, window_examples
+from araie.hf.configuration_araie import AraieConfig
+from araie.hf.modeling_araie import AraieForInformationExtraction
+from araie.recipe import Recipe, RecipeError
+from araie.records import Document, read_corpus
+from araie.schema import Schema, bio_labels, relation_labels
+from araie.text.normalize import NormalizeConfig, install_normalizer
+from araie.validate import check_document, load_splits
+
+log = logging.getLogger(__name__)
+TRAINING_DEFAULTS = {
+    "output_dir": "runs/train/default", "num_train_epochs": 20, "learning_rate": 5e-5,
+    "per_device_train_batch_size": 8, "per_device_eval_batch_size": 16, "eval_strategy": "epoch",
+    "save_strategy": "epoch", "save_total_limit": 2, "load_best_model_at_end": True,
+    "metric_for_best_model": "score", "greater_is_better": True, "logging_strategy": "epoch",
+    "report_to": [], "seed": 13, "warmup_ratio": 0.1, "weight_decay": 0.01,
+}
+
+
+def load_split_documents(recipe: Recipe, schema: Schema) -> tuple[list[Document], list[Document]]:
+    """Train and dev documents of the recipe; any invalid record stops training before it starts."""
+    splits = load_splits(recipe.data.splits)
+    docs = list(read_corpus(recipe.data.corpus))
+    errors = [p for d in docs for p in check_document(d, schema) if p.severity == "error"]
+    if errors:
+        raise RecipeError(f"corpus has {len(errors)} error(s); first: {errors[0]} (run `araie validate`)")
+    train = [d for d in docs if splits.get(d.id) == recipe.data.train_split]
+    dev = [d for d in docs if splits.get(d.id) == recipe.data.dev_split]
+    if not train:
+        raise RecipeError(f"{recipe.source}: no documents in split {recipe.data.train_split!r} of {recipe.data.splits}")
+    if recipe.data.fraction < 1:
+        train = sorted(train, key=lambda d: d.id)
+        random.Random(0).shuffle(train)
+        train = train[:max(1, round(len(train) * recipe.data.fraction))]
+    return train, dev
+
+
+def build_tokenizer(encoder: str, norm: NormalizeConfig | None = None):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    if not tokenizer.is_fast:
+        raise RecipeError(f"{encoder}: araie needs a fast tokenizer (offsets), got {type(tokenizer).__name__}")
+    return install_normalizer(tokenizer, norm)
+
+
+def build_model(recipe: Recipe, schema: Schema) -> AraieForInformationExtraction:
+    from transformers import AutoConfig
+
+    labels = bio_labels(schema)
+    encoder_config = AutoConfig.from_pretrained(recipe.model.encoder)
+    m = recipe.model
+    config = AraieConfig.from_encoder(
+        encoder_config, relation_labels=relation_labels(schema), schema=schema.to_dict(),
+        normalize=NormalizeConfig().to_dict(), max_length=m.max_length, overlap=m.overlap,
+        relation_hidden=m.relation_hidden, type_embedding_size=m.type_embedding_size,
+        ner_loss_weight=m.ner_loss_weight, relation_loss_weight=m.relation_loss_weight,
+        relation_threshold=m.relation_threshold, id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)})
+    if m.max_length > getattr(encoder_config, "max_position_embeddings", m.max_length):
+        raise RecipeError(f"{recipe.source}: model.max_length {m.max_length} exceeds the encoder's "
+                          f"{encoder_config.max_position_embeddings} positions")
+    if m.init == "random":
+        return AraieForInformationExtraction(config)
+    return AraieForInformationExtraction.from_encoder(recipe.model.encoder, config)
+
+
+def to_dataset(docs: list[Document], tokenizer, schema: Schema, recipe: Recipe, sample: bool, seed: int = 0):
+    """Window rows of the documents as a `datasets.Dataset`; logs misaligned entities by name."""
+    from datasets import Dataset
+
+    problems: list = []
+    rng = random.Random(seed) if sample else None
+    rows = [row for d in docs for row in window_examples(
+        d, tokenizer, schema, recipe.model.max_length, recipe.model.overlap,
+        negatives=recipe.data.negatives if sample else None, rng=rng, problems=problems)]
+    for p in problems:
+        log.warning("misaligned entity (ignored in the loss): %s", p)
+    return Dataset.from_list(rows)
+
+
+class Collator:
+    """Pads token rows, span lists and pair lists of a batch into tensors."""
+
+    def __init__(self, pad_token_id: int):
+        self.pad = pad_token_id
+
+    def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
+        def pad(key: str, value: int, width: int | None = None) -> torch.Tensor:
+            width = width or max(1, max(len(r[key]) for r in rows))
+            return torch.tensor([r[key] + [value] * (width - len(r[key])) for r in rows])
+
+        input_ids = pad("input_ids", self.pad)
+        batch = {"input_ids": input_ids, "attention_mask": (input_ids != self.pad).long()}
+        batch["attention_mask"][:, 0] = 1
+        if "labels" in rows[0]:
+            batch["labels"] = pad("labels", IGNORE, input_ids.size(1))
+        for key in ("span_starts", "span_ends", "span_types", "pair_heads", "pair_tails"):
+            batch[key] = pad(key, 1 if key == "span_ends" else 0)
+        batch["pair_labels"] = pad("pair_labels", IGNORE)
+        return batch
+
+
+def compute_metrics_for(schema: Schema):
+    """seqeval (strict IOB2) over subword tags and micro relation F1 on gold spans, for the Trainer."""
+    from seqeval.metrics import f1_score
+    from seqeval.scheme import IOB2
+
+    labels = bio_labels(schema)
+
+    def compute(pred) -> dict[str, float]:
+        logits, rel_logits = pred.predictions[0], pred.predictions[1]
+        gold_tags, gold_rel = pred.label_ids[0], pred.label_ids[1]
+        tags = logits.argmax(-1)
+        y_true, y_pred = [], []
+        for t_row, g_row in zip(tags, gold_tags, strict=True):
+            keep = g_row != IGNORE
+            y_true.append([labels[i] for i in g_row[keep]])
+            y_pred.append([labels[i] for i in t_row[keep]])
+        entity_f1 = f1_score(y_true, y_pred, mode="strict", scheme=IOB2) if any(y_true) else 0.0
+        rel_pred = rel_logits.argmax(-1)
+        mask = gold_rel != IGNORE
+        tp = int(((rel_pred == gold_rel) & (gold_rel > 0) & mask).sum())
+        n_pred = int(((rel_pred > 0) & mask).sum())
+        n_gold = int(((gold_rel > 0) & mask).sum())
+        relation_f1 = 2 * tp / (n_pred + n_gold) if n_pred + n_gold else 0.0
+        return {"entity_f1": float(entity_f1), "relation_f1": relation_f1,
+                "score": (float(entity_f1) + relation_f1) / 2}
+
+    return compute
+
+
+def train(recipe: Recipe, resume: bool = True) -> Path:
+    """Fine-tune per the recipe; return the folder of the best model (with tokenizer and recipe)."""
+    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+
+    schema = Schema.load(recipe.data.schema)
+    train_docs, dev_docs = load_split_documents(recipe, schema)
+    if recipe.model.init == "pretrained" and not (Path(recipe.model.encoder).exists() or "/" in recipe.model.encoder):
+        raise RecipeError(f"{recipe.source}: model.encoder {recipe.model.encoder!r} is neither a folder nor a hub name")
+    targs = {**TRAINING_DEFAULTS, **recipe.training}
+    patience = targs.pop("early_stopping_patience", 5)
+    if not dev_docs:
+        targs.update(eval_strategy="no", load_best_model_at_end=False, metric_for_best_model=None)
+    set_seed(int(targs["seed"]))
+    tokenizer = build_tokenizer(recipe.model.encoder)
+    model = build_model(recipe, schema)
+    train_ds = to_dataset(train_docs, tokenizer, schema, recipe, sample=True, seed=int(targs["seed"]))
+    dev_ds = to_dataset(dev_docs, tokenizer, schema, recipe, sample=False) if dev_docs else None
+    log.info("%d training windows from %d documents; %d dev windows", len(train_ds), len(train_docs),
+             len(dev_ds) if dev_ds else 0)
+    try:
+        args = TrainingArguments(**targs, label_names=["labels", "pair_labels"], remove_unused_columns=False)
+    except TypeError as exc:
+        raise RecipeError(f"{recipe.source}: training section: {exc}") from None
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    recipe.save(out / "recipe.yaml")
+    trainer = Trainer(model=model, args=args, train_dataset=train_ds.remove_columns("doc_id"),
+                      eval_dataset=dev_ds.remove_columns("doc_id") if dev_ds else None,
+                      data_collator=Collator(tokenizer.pad_token_id),
+                      compute_metrics=compute_metrics_for(schema),
+                      callbacks=[EarlyStoppingCallback(patience)] if dev_ds and args.eval_strategy != "no" else [])
+    checkpoints = sorted(out.glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resume and checkpoints else None)
+    best = out / "best"
+    trainer.save_model(str(best))
+    tokenizer.save_pretrained(best)
+    recipe.save(best / "recipe.yaml")
+    return best
+
+
