@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import logging
+import os
 import sys
 
+from araie.extractor import DEFAULT_MODEL
 from araie.schema import DEFAULT_SCHEMA_PATH, Schema
 
 log = logging.getLogger("araie")
@@ -68,6 +72,79 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    from araie.extractor import Extractor
+    from araie.predict import count_written, predict_stream, read_inputs
+
+    if args.output != "-" and os.path.exists(args.output) and not (args.resume or args.force):
+        raise FileExistsError(f"{args.output} exists; pass --resume to continue it or --force to replace it")
+    skip = count_written(args.output, args.format) if args.resume and args.output != "-" else 0
+    extractor = Extractor.from_pretrained(args.model, device=args.device, dtype=args.dtype)
+    docs = itertools.islice(read_inputs(args.input, args.input_format), skip, None)
+    results = predict_stream(extractor, _progress(docs, args.output), batch_size=args.batch_size,
+                             entity_threshold=args.entity_threshold, relation_threshold=args.relation_threshold)
+    n = _write_predictions(results, args.output, args.format, append=skip > 0)
+    print(f"wrote {n} record(s){f' after {skip} already there' if skip else ''}", file=sys.stderr)
+    return 0
+
+
+def _progress(docs, output: str):
+    if output != "-" and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        return tqdm(docs, unit=" doc", file=sys.stderr)
+    return docs
+
+
+def _write_predictions(results, output: str, fmt: str, append: bool) -> int:
+    from araie.formats.html import render_document, write_html_footer, write_html_header
+    from araie.formats.registry import WRITERS, guess_format
+    from araie.predict import write_record
+
+    if fmt in ("conll", "brat", "labelstudio"):  # formats written whole
+        if output == "-":
+            raise ValueError(f"--format {fmt} writes files; give --output")
+        guess_format(output, fmt)
+        return WRITERS[fmt](list(results), output)
+    out = sys.stdout if output == "-" else open(output, "a" if append else "w", encoding="utf-8")  # noqa: SIM115
+    n = 0
+    try:
+        if fmt == "html":
+            write_html_header(out)
+        for doc in results:
+            if fmt == "html":
+                out.write(render_document(doc))
+            else:
+                write_record(doc, out, fmt)
+            n += 1
+        if fmt == "html":
+            write_html_footer(out)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return n
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from araie.evaluate import evaluate_model
+
+    report = evaluate_model(args.model, args.data, split=args.split, splits=args.splits, out=args.out,
+                            batch_size=args.batch_size, command=" ".join(["araie", *sys.argv[1:]]))
+    print(json.dumps({"entities_strict_f1": round(report.entities_strict.micro.f1, 4),
+                      "relations_strict_f1": round(report.relations_strict.micro.f1, 4),
+                      "documents": report.documents}))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from araie.export import export
+
+    metrics = json.loads(open(args.metrics, encoding="utf-8").read()) if args.metrics else None
+    card = open(args.card, encoding="utf-8").read() if args.card else None
+    print(export(args.checkpoint, args.out, card=card, metrics=metrics, overwrite=args.force))
+    return 0
+
+
 def _pairs(items: list[str] | None) -> dict[str, str]:
     out = {}
     for item in items or []:
@@ -112,6 +189,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-resume", action="store_true", help="ignore checkpoints in the output folder")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("predict", help="extract entities and relations from text, JSONL, a folder or stdin")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="exported folder (default: the shipped model/)")
+    p.add_argument("--input", default="-", help="FILE (.jsonl or text, one document per line), FOLDER of .txt, or -")
+    p.add_argument("--input-format", default="auto", choices=["auto", "jsonl", "text"])
+    p.add_argument("--output", default="-")
+    p.add_argument("--format", default="jsonl", choices=["jsonl", "table", "html", "conll", "brat", "labelstudio"])
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--entity-threshold", type=float)
+    p.add_argument("--relation-threshold", type=float)
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run (jsonl output)")
+    p.add_argument("--force", action="store_true", help="replace an existing output")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="strict entity and relation P/R/F1 of a model on annotated data")
+    p.add_argument("--model", default=str(DEFAULT_MODEL))
+    p.add_argument("--data", nargs="+", required=True, help="JSONL files or folders")
+    p.add_argument("--split", help="only documents of this split (splits.json)")
+    p.add_argument("--splits", default="annotations/splits.json")
+    p.add_argument("--out", help="write NAME.json, NAME.md and NAME.png (e.g. eval/seeds)")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("export", help="write a Hugging Face folder from a checkpoint and verify it")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", required=True)
+    p.add_argument("--card", help="model card (README.md) to include")
+    p.add_argument("--metrics", help="metrics JSON to include")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("pretrain", help="train a WordPiece tokenizer and a compact BERT (masked-LM), or adapt one")
     p.add_argument("--corpus", required=True, help="JSONL(.gz) with text fields, or a plain text file")
     p.add_argument("--out", required=True, help="run folder (resumes from its checkpoints)")
@@ -135,3 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         print(f"araie {args.command}: error: {exc}", file=sys.stderr)
         return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -224,3 +224,35 @@ def plot_confusion(report: Report, path) -> bool:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return True
+
+
+def evaluate_model(model: str, data: list[str], split: str | None = None, splits: str | None = None,
+                   out: str | None = None, batch_size: int = 16, command: str | None = None) -> Report:
+    """Predict with the model on gold documents (optionally one split) and score; write reports to `out`."""
+    import json
+    from pathlib import Path
+
+    from araie.extractor import Extractor
+    from araie.records import read_corpus
+    from araie.validate import load_splits
+
+    gold = list(read_corpus(data))
+    if split:
+        assigned = load_splits(splits or "annotations/splits.json")
+        gold = [d for d in gold if assigned.get(d.id) == split]
+        if not gold:
+            raise ValueError(f"no document of split {split!r} in {', '.join(data)}")
+    extractor = Extractor.from_pretrained(model)
+    schema = Schema.from_dict(extractor.config.schema)
+    preds = extractor([Document(d.id, d.text) for d in gold], batch_size=batch_size)
+    report = score(gold, preds, schema)
+    if out:
+        out_path = Path(out)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"model": str(model), "data": list(map(str, data)), "split": split, "command": command,
+                   **report.to_dict()}
+        out_path.with_suffix(".json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        title = f"Evaluation of {model} on {', '.join(map(str, data))}" + (f" (split {split})" if split else "")
+        out_path.with_suffix(".md").write_text(format_markdown(report, title, command), encoding="utf-8")
+        plot_confusion(report, out_path.with_suffix(".png"))
+    return report

@@ -18,7 +18,8 @@ from araie.hf.modeling_araie import AraieForInformationExtraction
 
 log = logging.getLogger(__name__)
 HF_DIR = Path(__file__).resolve().parent / "hf"
-HF_FILES = ("configuration_araie.py", "modeling_araie.py", "pipeline_araie.py", "text_araie.py")
+HF_FILES = ("configuration_araie.py", "modeling_araie.py", "pipeline_araie.py", "text_araie.py",
+            "tokenization_araie.py")
 SAMPLE_TEXTS = (
     "قال الجيش السوري إنه استعاد حي الشعار في حلب يوم الثلاثاء، "
     "فيما قال المرصد السوري لحقوق الإنسان إن 12 مدنياً قتلوا.",
@@ -55,6 +56,7 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, card: str |
     model.config.architectures = ["AraieForInformationExtraction"]
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
+    _point_tokenizer_at_remote_class(out)
     for name in HF_FILES:
         shutil.copy2(HF_DIR / name, out / name)
     if (checkpoint / "recipe.yaml").exists():
@@ -65,6 +67,14 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, card: str |
         (out / "README.md").write_text(card, encoding="utf-8")
     verify(model, tokenizer, out)
     return out
+
+
+def _point_tokenizer_at_remote_class(folder: Path) -> None:
+    """`trust_remote_code` users get `AraieTokenizerFast` (offsets keep diacritics); others the stock class."""
+    path = folder / "tokenizer_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["auto_map"] = {"AutoTokenizer": [None, "tokenization_araie.AraieTokenizerFast"]}
+    path.write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def verify(model, tokenizer, folder: Path, texts=SAMPLE_TEXTS) -> None:

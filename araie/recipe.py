@@ -79,7 +79,12 @@ def _section(cls, data: dict[str, Any], name: str, source: str):
 
 def parse_value(text: str) -> Any:
     """`--set` values are YAML scalars: `3`, `0.1`, `true`, `null`, `[a, b]`, or strings."""
+    if text.lower() in _YAML11_BOOLEANS:  # `eval_strategy=no` means the string, not False
+        return text
     return yaml.safe_load(text) if text != "" else ""
+
+
+_YAML11_BOOLEANS = {"no", "yes", "on", "off", "y", "n"}
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str], source: str = "--set") -> dict[str, Any]:
@@ -110,6 +115,11 @@ def load_recipe(path: str | os.PathLike, overrides: list[str] | None = None) -> 
         raise RecipeError(f"{path}: unknown section {unknown[0]!r} (model, data, training)")
     data = apply_overrides(data, overrides or [])
     source = str(path)
+    training = dict(data.get("training") or {})
+    for key, value in training.items():
+        if key.endswith("_strategy") and value is False:  # YAML 1.1 reads a bare `no` as false
+            training[key] = "no"
+    data["training"] = training
     recipe = Recipe(_section(ModelSection, data.get("model") or {}, "model", source),
                     _section(DataSection, data.get("data") or {}, "data", source),
                     dict(data.get("training") or {}), source)

@@ -6,6 +6,7 @@ The Trainer does the loop, checkpoints, resumption, mixed precision, gradient ac
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from pathlib import Path
@@ -66,7 +67,7 @@ def build_model(recipe: Recipe, schema: Schema) -> AraieForInformationExtraction
     m = recipe.model
     config = AraieConfig.from_encoder(
         encoder_config, relation_labels=relation_labels(schema), schema=schema.to_dict(),
-        normalize=NormalizeConfig().to_dict(), max_length=m.max_length, overlap=m.overlap,
+        normalize=NormalizeConfig().to_dict(), window_length=m.max_length, overlap=m.overlap,
         relation_hidden=m.relation_hidden, type_embedding_size=m.type_embedding_size,
         ner_loss_weight=m.ner_loss_weight, relation_loss_weight=m.relation_loss_weight,
         relation_threshold=m.relation_threshold, id2label=dict(enumerate(labels)),
@@ -177,6 +178,11 @@ def train(recipe: Recipe, resume: bool = True) -> Path:
                       callbacks=[EarlyStoppingCallback(patience)] if dev_ds and args.eval_strategy != "no" else [])
     checkpoints = sorted(out.glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resume and checkpoints else None)
+    (out / "train_log.json").write_text(json.dumps(trainer.state.log_history, indent=1), encoding="utf-8")
+    for entry in trainer.state.log_history:
+        if "eval_entity_f1" in entry:
+            log.info("epoch %.0f: dev entity F1 %.3f, relation F1 %.3f", entry["epoch"], entry["eval_entity_f1"],
+                     entry["eval_relation_f1"])
     best = out / "best"
     trainer.save_model(str(best))
     tokenizer.save_pretrained(best)

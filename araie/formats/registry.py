@@ -41,7 +41,7 @@ def register(name: str, reader: Reader | None = None, writer: Writer | None = No
 def _load_builtin_formats() -> None:
     import importlib
 
-    for module in ("conll", "brat", "labelstudio", "doccano"):
+    for module in ("conll", "brat", "labelstudio", "doccano", "html"):
         try:
             importlib.import_module(f"araie.formats.{module}")
         except ModuleNotFoundError as exc:

@@ -18,7 +18,8 @@ class AraieConfig(PretrainedConfig):
         relation_labels: `NONE` then the relation types in schema order.
         schema: the annotation schema (`Schema.to_dict()`), used to filter candidate pairs.
         normalize: the normalisation settings the tokenizer was built with (for the record).
-        max_length: subwords per window including the two special tokens; overlap: shared subwords.
+        window_length: subwords per window including the two special tokens (not `max_length`, which
+            transformers reserves for generation); overlap: subwords shared by consecutive windows.
         relation_hidden / type_embedding_size: sizes of the relation head.
         ner_loss_weight / relation_loss_weight: weights of the two losses.
         entity_threshold / relation_threshold: default score thresholds at inference.
@@ -28,7 +29,7 @@ class AraieConfig(PretrainedConfig):
     keys_to_ignore_at_inference = ["last_hidden_state", "ner_loss", "relation_loss"]
 
     def __init__(self, encoder_model_type: str = "bert", relation_labels: list[str] | None = None,
-                 schema: dict | None = None, normalize: dict | None = None, max_length: int = 256,
+                 schema: dict | None = None, normalize: dict | None = None, window_length: int = 256,
                  overlap: int = 32, relation_hidden: int = 256, type_embedding_size: int = 32,
                  ner_loss_weight: float = 1.0, relation_loss_weight: float = 1.0, entity_threshold: float = 0.0,
                  relation_threshold: float = 0.5, **kwargs):
@@ -37,7 +38,7 @@ class AraieConfig(PretrainedConfig):
         self.relation_labels = list(relation_labels or ["NONE"])
         self.schema = schema or {"entity_types": [], "relation_types": []}
         self.normalize = normalize or {}
-        self.max_length = max_length
+        self.window_length = window_length
         self.overlap = overlap
         self.relation_hidden = relation_hidden
         self.type_embedding_size = type_embedding_size
@@ -96,6 +97,6 @@ class AraieConfig(PretrainedConfig):
         return False
 
 
-_ARAIE_FIELDS = {"encoder_model_type", "relation_labels", "schema", "normalize", "max_length", "overlap",
+_ARAIE_FIELDS = {"encoder_model_type", "relation_labels", "schema", "normalize", "window_length", "overlap",
                  "relation_hidden", "type_embedding_size", "ner_loss_weight", "relation_loss_weight",
                  "entity_threshold", "relation_threshold", "auto_map", "custom_pipelines", "architectures"}

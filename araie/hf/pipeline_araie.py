@@ -57,12 +57,12 @@ def extract_documents(model, tokenizer, texts: list[str], batch_size: int = 16, 
         tokenizer: the fast tokenizer saved with it.
         texts: raw documents of any length (windowed, never truncated).
         batch_size: windows per forward pass; windows of all texts are sorted by length first.
-        max_length: subwords per window (default: the model's `max_length`).
+        max_length: subwords per window (default: the config's `window_length`).
         entity_threshold / relation_threshold: minimum scores (default: the config's).
         dtype: autocast dtype on CUDA (`torch.bfloat16` or `torch.float16`), or None for fp32.
     """
     config = model.config
-    max_length = max_length or config.max_length
+    max_length = max_length or config.window_length
     entity_threshold = config.entity_threshold if entity_threshold is None else entity_threshold
     relation_threshold = config.relation_threshold if relation_threshold is None else relation_threshold
     id2label = {int(k): v for k, v in config.id2label.items()}

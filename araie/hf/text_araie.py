@@ -11,7 +11,7 @@ What changes, and why:
 - tashkeel, tatweel, Quranic marks, ZWJ/ZWNJ and bidi controls are removed (AraBERT removes them,
   and annotators never place a span edge on them); a removed mark belongs to the character before it;
 - presentation forms (`ﻻ`, `ﷲ`) are unfolded by NFKC, Arabic-Indic digits become ASCII digits,
-  NBSP and other spaces become a plain space, `\\r` is dropped;
+  NBSP, `\\r` and other spaces become a plain space;
 - a space is inserted between Arabic letters and runs of Latin letters or digits (`لـRT` -> `ل RT`)
   and around punctuation, as AraBERT's preprocessing does;
 - a proclitic glued to the article is split off (`بالجيش` -> `ب الجيش`, `للجيش` -> `ل لجيش`) so a
@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 DEFAULT_PROTECTED: tuple[str, ...] = (
-    "والي", "والد", "بالغ", "فالح", "بالون", "كالسيوم", "بالستي", "بالتيم", "والتر", "فالنسيا", "بالي",
+    "والي", "والد", "بالغ", "فالح", "بالون", "كالسيوم", "بالستي", "بالتيم", "والتر", "فالنسيا", "بالي", "وكال",
 )
 # Group 1 is the proclitic stack; what follows must keep at least two letters after the article,
 # so that short words such as بال (mind) or والي are never split.
@@ -62,7 +62,7 @@ def clitic_split_point(word: str, protected: Iterable[str] = DEFAULT_PROTECTED) 
 _REMOVED = set(range(0x0610, 0x061B)) | set(range(0x064B, 0x0660)) | {0x0670, 0x0640}
 _REMOVED |= set(range(0x06D6, 0x06EE)) - {0x06E5, 0x06E6}
 _REMOVED |= {0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x061C, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E,
-             0x2066, 0x2067, 0x2068, 0x2069, 0xFEFF, 0x00AD, ord("\r")}
+             0x2066, 0x2067, 0x2068, 0x2069, 0xFEFF, 0x00AD}
 _DIGITS = {**{0x0660 + i: str(i) for i in range(10)}, **{0x06F0 + i: str(i) for i in range(10)}}
 
 
@@ -158,6 +158,14 @@ def _unfold(ch: str) -> str:
     return out
 
 
+def _attach(starts: list[int], ends: list[int], i: int) -> None:
+    """A removed raw character `i` belongs to the character before it, and to all that it unfolded to."""
+    k = len(ends) - 1
+    while k >= 0 and starts[k] == starts[-1]:
+        ends[k] = i + 1
+        k -= 1
+
+
 def _clean(raw: str, config: NormalizeConfig) -> tuple[list[str], list[int], list[int]]:
     chars: list[str] = []
     starts: list[int] = []
@@ -165,8 +173,7 @@ def _clean(raw: str, config: NormalizeConfig) -> tuple[list[str], list[int], lis
     for i, ch in enumerate(raw):
         code = ord(ch)
         if config.strip_marks and code in _REMOVED:
-            if ends:
-                ends[-1] = i + 1  # the mark belongs to the character before it
+            _attach(starts, ends, i)
             continue
         if code in _DIGITS:
             out = _DIGITS[code]
@@ -177,8 +184,7 @@ def _clean(raw: str, config: NormalizeConfig) -> tuple[list[str], list[int], lis
         else:
             out = ch
         if not out:
-            if ends:
-                ends[-1] = i + 1
+            _attach(starts, ends, i)
             continue
         for c in out:
             chars.append(c)
@@ -370,7 +376,7 @@ def extend_over_marks(raw: str, end: int) -> int:
     A fast tokenizer drops removed marks from its offsets when they trail a token; a span must keep
     a letter's diacritics with it, as `OffsetMap.to_raw` does.
     """
-    while end < len(raw) and ord(raw[end]) in _REMOVED and raw[end] != "\r":
+    while end < len(raw) and ord(raw[end]) in _REMOVED:
         end += 1
     return end
 

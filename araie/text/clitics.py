@@ -42,8 +42,9 @@ def strip_entity_clitic(word: str, lexicon: set[str], protected: Iterable[str] =
     if cut:
         return cut
     m = _BARE.match(word)
-    if m and word not in lexicon and word[m.end():] in lexicon:
-        return m.end()
+    for cut in range(m.end() if m else 0, 0, -1):  # longest stack first: وب, then و
+        if len(word) - cut >= 3 and word[cut:] in lexicon:
+            return cut
     return 0
 
 

@@ -1,0 +1,132 @@
+"""`araie predict`: stream records in, one output record per input record, errors as records.
+
+Inputs: JSONL (`id` and `text` per line), plain text (one document per line), a folder of `.txt`
+files (one document each) or stdin. The stream is read in buffers; inside a buffer documents are
+batched by length, and results are written in input order. A line that cannot be used (bad JSON,
+no text, bytes that are not UTF-8) becomes a record with an `error` field and the run goes on.
+`resume` counts the records already written and continues after them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from araie.records import Document
+
+log = logging.getLogger(__name__)
+OUTPUT_FORMATS = ("jsonl", "table", "html", "conll", "brat", "labelstudio")
+
+
+def read_inputs(source: str, input_format: str = "auto") -> Iterator[Document]:
+    """Documents (or error documents) from a path, a folder or `-` for stdin, streaming."""
+    if source != "-" and Path(source).is_dir():
+        for path in sorted(Path(source).glob("*.txt")):
+            try:
+                yield Document(path.stem, path.read_text(encoding="utf-8"), meta={"source_file": path.name})
+            except UnicodeDecodeError as exc:
+                yield _error(path.stem, None, f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})")
+        return
+    if input_format == "auto":
+        input_format = "jsonl" if source.endswith(".jsonl") else "text"
+    if input_format not in ("jsonl", "text"):
+        raise ValueError(f"input format {input_format!r}: choose jsonl or text")
+    stream = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
+    try:
+        for number, raw in enumerate(stream, start=1):
+            yield _parse_line(raw, number, input_format, source)
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def _parse_line(raw: bytes, number: int, input_format: str, source: str) -> Document:
+    try:
+        line = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        return _error(str(number), number, f"{source}:{number}: not UTF-8 ({exc.reason} at byte {exc.start})")
+    if input_format == "text":
+        return Document(str(number), line)
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return _error(str(number), number, f"{source}:{number}: invalid JSON: {exc.msg} at column {exc.colno}")
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        doc_id = str(obj.get("id", number)) if isinstance(obj, dict) else str(number)
+        return _error(doc_id, number, f"{source}:{number}: field text: missing or not a string")
+    meta = {k: v for k, v in obj.items() if k not in ("id", "text", "entities", "relations")}
+    return Document(str(obj.get("id", number)), obj["text"], meta=meta)
+
+
+def _error(doc_id: str, line: int | None, message: str) -> Document:
+    meta = {"error": message}
+    if line is not None:
+        meta["line"] = line
+    return Document(doc_id, "", meta=meta)
+
+
+def is_error(doc: Document) -> bool:
+    return "error" in doc.meta
+
+
+def predict_stream(extractor, docs: Iterable[Document], batch_size: int = 16, buffer_size: int | None = None,
+                   **kwargs) -> Iterator[Document]:
+    """Run the extractor over a stream; error records pass through in place, in input order."""
+    buffer_size = buffer_size or 8 * batch_size
+    chunk: list[Document] = []
+
+    def flush() -> Iterator[Document]:
+        good = [d for d in chunk if not is_error(d)]
+        try:
+            results = iter(extractor(good, batch_size=batch_size, **kwargs)) if good else iter(())
+        except (RuntimeError, ValueError) as exc:  # a failing batch must not lose its records
+            results = iter([_error(d.id, d.meta.get("line"), f"prediction failed: {exc}") for d in good])
+        for d in chunk:
+            yield d if is_error(d) else next(results)
+
+    for doc in docs:
+        chunk.append(doc)
+        if len(chunk) >= buffer_size:
+            yield from flush()
+            chunk = []
+    if chunk:
+        yield from flush()
+
+
+def count_written(path: str | os.PathLike, output_format: str) -> int:
+    """Complete records already in an output file (for `--resume`); a torn last line is cut off."""
+    if output_format != "jsonl":
+        raise ValueError("--resume works with --format jsonl")
+    path = Path(path)
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    keep = data.rfind(b"\n") + 1
+    if keep != len(data):
+        with open(path, "r+b") as fh:  # drop the half-written record of the killed run
+            fh.truncate(keep)
+    return data[:keep].count(b"\n")
+
+
+def write_record(doc: Document, out: IO[str], output_format: str) -> None:
+    if output_format == "jsonl":
+        out.write(json.dumps(doc.to_json() if not is_error(doc) else {"id": doc.id, **doc.meta},
+                             ensure_ascii=False) + "\n")
+    elif output_format == "table":
+        if is_error(doc):
+            out.write(f"{doc.id}\tERROR\t\t\t{doc.meta['error']}\t\n")
+            return
+        for e in doc.entities:
+            out.write(f"{doc.id}\t{e.type}\t{e.start}\t{e.end}\t{e.text}\t{e.score:.3f}\n")
+        ents = {e.id: e for e in doc.entities}
+        for r in doc.relations:
+            out.write(f"{doc.id}\t{r.type}\t{r.head}\t{r.tail}\t{ents[r.head].text} → {ents[r.tail].text}"
+                      f"\t{r.score:.3f}\n")
+    else:
+        raise ValueError(f"format {output_format!r} is written whole, not record by record")
+    out.flush()
