@@ -48,21 +48,39 @@ def tokenize_document(doc: Document, tokenizer, max_tokens: int, overlap: int) -
     return Tokenized(doc, enc["input_ids"], offsets, windows, cut, sentence_index(sentences, len(offsets)))
 
 
-def align_entities(tok: Tokenized) -> tuple[list[tuple[int, int, Entity]], list[Misaligned]]:
-    """Token spans `(first, last + 1, entity)` of the gold entities, and those that cannot be aligned."""
+def align_entities(tok: Tokenized, lexicon=None) -> tuple[list[tuple[int, int, Entity]], list[Misaligned]]:
+    """Token spans `(first, last + 1, entity)` of the gold entities, and those that cannot be aligned.
+
+    An entity that starts right after a bare proclitic glued inside the same subword (`و` in
+    `وتركيا` tokenised whole) is aligned to that subword when the decoder will cut the clitic back
+    off, i.e. when `bare_clitic_cut` with the model's `lexicon` recovers the gold start.
+    """
     starts = {s: i for i, (s, _) in enumerate(tok.offsets)}
     ends = {extend_over_marks(tok.doc.text, e): i for i, (_, e) in enumerate(tok.offsets)}
     aligned, bad = [], []
+    text = tok.doc.text
     for ent in tok.doc.entities:
         first, last = starts.get(ent.start), ends.get(ent.end)
+        if first is None and lexicon:
+            first = _absorbed_start(tok, ent, lexicon)
         if first is None or last is None or last < first:
             inside = [i for i, (s, e) in enumerate(tok.offsets) if s < ent.end and e > ent.start]
-            pieces = " ".join(repr(tok.doc.text[tok.offsets[i][0]:tok.offsets[i][1]]) for i in inside)
+            pieces = " ".join(repr(text[tok.offsets[i][0]:tok.offsets[i][1]]) for i in inside)
             where = "starts" if first is None else "ends"
             bad.append(Misaligned(tok.doc.id, ent, f"{where} inside a token (tokens: {pieces or 'none'})"))
             continue
         aligned.append((first, last + 1, ent))
     return aligned, bad
+
+
+def _absorbed_start(tok: Tokenized, ent: Entity, lexicon) -> int | None:
+    from araie.hf.text_araie import decode_entities
+
+    for i, (s, e) in enumerate(tok.offsets):
+        if s < ent.start < e:
+            probe = decode_entities(tok.doc.text, [(s, ent.end)], [f"B-{ent.type}"], lexicon=lexicon)
+            return i if probe and probe[0]["start"] == ent.start else None
+    return None
 
 
 def iob2_tags(n_tokens: int, spans: Iterable[tuple[int, int, Entity]]) -> list[str]:
@@ -76,14 +94,14 @@ def iob2_tags(n_tokens: int, spans: Iterable[tuple[int, int, Entity]]) -> list[s
 
 def window_examples(doc: Document, tokenizer, schema: Schema, max_length: int, overlap: int,
                     negatives: int | None = None, rng: random.Random | None = None,
-                    problems: list | None = None) -> Iterator[dict]:
+                    problems: list | None = None, lexicon=None) -> Iterator[dict]:
     """One training row per window: token ids, IOB2 label ids, gold spans and labelled candidate pairs.
 
     Misaligned gold entities are appended to `problems` and their tokens get the ignore label, so
     they teach nothing wrong; they are never dropped silently.
     """
     tok = tokenize_document(doc, tokenizer, max_length - 2, overlap)
-    spans, bad = align_entities(tok)
+    spans, bad = align_entities(tok, lexicon)
     if problems is not None:
         problems.extend(bad)
     label_id = {t: i for i, t in enumerate(bio_labels(schema))}
@@ -136,3 +154,32 @@ def _gold_pairs(doc: Document, schema: Schema) -> dict[tuple[str, str], str]:
         if rtype is not None and rtype.symmetric:
             out[(r.tail, r.head)] = r.type
     return out
+
+
+def round_trip_problems(docs, tokenizer, max_length: int = 256, overlap: int = 32,
+                        lexicon=None) -> tuple[int, list[Misaligned]]:
+    """Encode gold spans to subword IOB2 tags per window and decode them back; list what does not return.
+
+    Returns the number of gold entities checked and the ones not reproduced exactly (offsets and
+    type), each with the reason: a boundary inside a subword, or a tag sequence that decodes
+    differently (adjacent entities of one type).
+    """
+    from araie.hf.text_araie import decode_entities
+
+    checked, bad = 0, []
+    for doc in docs:
+        tok = tokenize_document(doc, tokenizer, max_length - 2, overlap)
+        spans, misaligned = align_entities(tok, lexicon)
+        bad.extend(misaligned)
+        tags = iob2_tags(len(tok.input_ids), spans)
+        merged = ["O"] * len(tags)
+        for w in tok.windows:  # decode through the windows, as prediction does
+            for i in range(w.own_start, w.own_end):
+                merged[i] = tags[i]
+        decoded = {(e["start"], e["end"], e["type"])
+                   for e in decode_entities(doc.text, tok.offsets, merged, lexicon=lexicon)}
+        for _, _, ent in spans:
+            if (ent.start, ent.end, ent.type) not in decoded:
+                bad.append(Misaligned(doc.id, ent, "IOB2 tags decode to a different span"))
+        checked += len(doc.entities)
+    return checked, bad

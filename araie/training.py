@@ -19,6 +19,7 @@ from araie.hf.modeling_araie import AraieForInformationExtraction
 from araie.recipe import Recipe, RecipeError
 from araie.records import Document, read_corpus
 from araie.schema import Schema, bio_labels, relation_labels
+from araie.text.clitics import entity_lexicon
 from araie.text.normalize import NormalizeConfig, install_normalizer
 from araie.validate import check_document, load_splits
 
@@ -59,7 +60,7 @@ def build_tokenizer(encoder: str, norm: NormalizeConfig | None = None):
     return install_normalizer(tokenizer, norm)
 
 
-def build_model(recipe: Recipe, schema: Schema) -> AraieForInformationExtraction:
+def build_model(recipe: Recipe, schema: Schema, lexicon: set[str] | None = None) -> AraieForInformationExtraction:
     from transformers import AutoConfig
 
     labels = bio_labels(schema)
@@ -70,7 +71,7 @@ def build_model(recipe: Recipe, schema: Schema) -> AraieForInformationExtraction
         normalize=NormalizeConfig().to_dict(), window_length=m.max_length, overlap=m.overlap,
         relation_hidden=m.relation_hidden, type_embedding_size=m.type_embedding_size,
         ner_loss_weight=m.ner_loss_weight, relation_loss_weight=m.relation_loss_weight,
-        relation_threshold=m.relation_threshold, id2label=dict(enumerate(labels)),
+        relation_threshold=m.relation_threshold, clitic_lexicon=sorted(lexicon or ()), id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)})
     if m.max_length > getattr(encoder_config, "max_position_embeddings", m.max_length):
         raise RecipeError(f"{recipe.source}: model.max_length {m.max_length} exceeds the encoder's "
@@ -80,7 +81,8 @@ def build_model(recipe: Recipe, schema: Schema) -> AraieForInformationExtraction
     return AraieForInformationExtraction.from_encoder(recipe.model.encoder, config)
 
 
-def to_dataset(docs: list[Document], tokenizer, schema: Schema, recipe: Recipe, sample: bool, seed: int = 0):
+def to_dataset(docs: list[Document], tokenizer, schema: Schema, recipe: Recipe, sample: bool, seed: int = 0,
+               lexicon: set[str] | None = None):
     """Window rows of the documents as a `datasets.Dataset`; logs misaligned entities by name."""
     from datasets import Dataset
 
@@ -88,7 +90,7 @@ def to_dataset(docs: list[Document], tokenizer, schema: Schema, recipe: Recipe, 
     rng = random.Random(seed) if sample else None
     rows = [row for d in docs for row in window_examples(
         d, tokenizer, schema, recipe.model.max_length, recipe.model.overlap,
-        negatives=recipe.data.negatives if sample else None, rng=rng, problems=problems)]
+        negatives=recipe.data.negatives if sample else None, rng=rng, problems=problems, lexicon=lexicon)]
     for p in problems:
         log.warning("misaligned entity (ignored in the loss): %s", p)
     return Dataset.from_list(rows)
@@ -159,9 +161,10 @@ def train(recipe: Recipe, resume: bool = True) -> Path:
         targs.update(eval_strategy="no", load_best_model_at_end=False, metric_for_best_model=None)
     set_seed(int(targs["seed"]))
     tokenizer = build_tokenizer(recipe.model.encoder)
-    model = build_model(recipe, schema)
-    train_ds = to_dataset(train_docs, tokenizer, schema, recipe, sample=True, seed=int(targs["seed"]))
-    dev_ds = to_dataset(dev_docs, tokenizer, schema, recipe, sample=False) if dev_docs else None
+    lexicon = entity_lexicon(train_docs)
+    model = build_model(recipe, schema, lexicon)
+    train_ds = to_dataset(train_docs, tokenizer, schema, recipe, sample=True, seed=int(targs["seed"]), lexicon=lexicon)
+    dev_ds = to_dataset(dev_docs, tokenizer, schema, recipe, sample=False, lexicon=lexicon) if dev_docs else None
     log.info("%d training windows from %d documents; %d dev windows", len(train_ds), len(train_docs),
              len(dev_ds) if dev_ds else 0)
     try:

@@ -23,6 +23,8 @@ class AraieConfig(PretrainedConfig):
         relation_hidden / type_embedding_size: sizes of the relation head.
         ner_loss_weight / relation_loss_weight: weights of the two losses.
         entity_threshold / relation_threshold: default score thresholds at inference.
+        clitic_lexicon: first words of the training entities; a predicted span that starts with a bare
+            proclitic glued to one of them starts after the clitic (`وتركيا` -> `تركيا`).
     """
 
     model_type = "araie"
@@ -32,7 +34,7 @@ class AraieConfig(PretrainedConfig):
                  schema: dict | None = None, normalize: dict | None = None, window_length: int = 256,
                  overlap: int = 32, relation_hidden: int = 256, type_embedding_size: int = 32,
                  ner_loss_weight: float = 1.0, relation_loss_weight: float = 1.0, entity_threshold: float = 0.0,
-                 relation_threshold: float = 0.5, **kwargs):
+                 relation_threshold: float = 0.5, clitic_lexicon: list[str] | None = None, **kwargs):
         kwargs.pop("model_type", None)
         self.encoder_model_type = encoder_model_type
         self.relation_labels = list(relation_labels or ["NONE"])
@@ -46,6 +48,7 @@ class AraieConfig(PretrainedConfig):
         self.relation_loss_weight = relation_loss_weight
         self.entity_threshold = entity_threshold
         self.relation_threshold = relation_threshold
+        self.clitic_lexicon = sorted(clitic_lexicon or [])
         super().__init__(**kwargs)
 
     @classmethod
@@ -97,6 +100,8 @@ class AraieConfig(PretrainedConfig):
         return False
 
 
-_ARAIE_FIELDS = {"encoder_model_type", "relation_labels", "schema", "normalize", "window_length", "overlap",
-                 "relation_hidden", "type_embedding_size", "ner_loss_weight", "relation_loss_weight",
-                 "entity_threshold", "relation_threshold", "auto_map", "custom_pipelines", "architectures"}
+_ARAIE_FIELDS = {
+    "encoder_model_type", "relation_labels", "schema", "normalize", "window_length", "overlap", "relation_hidden",
+    "type_embedding_size", "ner_loss_weight", "relation_loss_weight", "entity_threshold", "relation_threshold",
+    "clitic_lexicon", "auto_map", "custom_pipelines", "architectures",
+}

@@ -18,7 +18,6 @@ from .text_araie import (
     bio_to_spans,
     candidate_pairs,
     decode_entities,
-    extend_over_marks,
     pack_windows,
     sentence_index,
     token_sentences,
@@ -132,22 +131,27 @@ def _score_relations(model, hidden, docs, jobs, window_spans, autocast) -> None:
                                 tails.to(device))
     probs = logits.float().softmax(-1).cpu()
     labels = config.relation_labels
+    lexicon = set(getattr(config, "clitic_lexicon", None) or ())
     for k, (_, d, w, spans, pairs) in enumerate(rows):
         doc = docs[d]
         for j, (h, t) in enumerate(pairs):
             p = probs[k, j]
             p_rel, label = p[1:].max(0) if len(labels) > 1 else (torch.tensor(0.0), torch.tensor(0))
-            key = (_raw(doc, w, spans[h]), _raw(doc, w, spans[t]), labels[int(label) + 1] if len(labels) > 1 else "")
+            key = (_raw(doc, w, spans[h], lexicon), _raw(doc, w, spans[t], lexicon),
+                   labels[int(label) + 1] if len(labels) > 1 else "")
             doc.relations[key] = max(doc.relations.get(key, 0.0), float(p_rel))
 
 
-def _raw(doc: _Doc, w, span) -> tuple[int, int, str]:
+def _raw(doc: _Doc, w, span, lexicon) -> tuple[int, int, str]:
     s, e, t = span
-    return doc.offsets[s + w.start][0], extend_over_marks(doc.text, doc.offsets[e - 1 + w.start][1]), t
+    found = decode_entities(doc.text, [doc.offsets[s + w.start], doc.offsets[e - 1 + w.start]], [f"B-{t}", f"I-{t}"],
+                            lexicon=lexicon)[0]
+    return found["start"], found["end"], t
 
 
 def _finish(doc: _Doc, config, entity_threshold: float, relation_threshold: float) -> dict:
-    entities = [e for e in decode_entities(doc.text, doc.offsets, doc.tags, doc.scores)
+    lexicon = set(getattr(config, "clitic_lexicon", None) or ())
+    entities = [e for e in decode_entities(doc.text, doc.offsets, doc.tags, doc.scores, lexicon=lexicon)
                 if e["score"] >= entity_threshold]
     index = {}
     for i, e in enumerate(entities, start=1):

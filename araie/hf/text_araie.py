@@ -397,12 +397,47 @@ def token_sentences(raw: str, offsets: list[tuple[int, int]]) -> list[tuple[int,
     return bounds
 
 
+_BARE_CLITIC = re.compile(r"^(?:[وف]?[بكل]|[وف])")
+
+
+def bare_clitic_cut(word: str, lexicon) -> int:
+    """Leading proclitic letters of `word` to leave out of an entity, judged by a lexicon of names.
+
+    `وتركيا` -> 1 when `تركيا` is known as the first word of an entity; `وزارة` -> 0 (no `زارة`).
+    A subword tokenizer often keeps a bare clitic glued to a name (`وحلفاؤها` as `وحلف` + `اؤها`), so
+    the model tags the whole token and this rule moves the span start past the clitic.
+    """
+    m = _BARE_CLITIC.match(word)
+    for cut in range(m.end() if m else 0, 0, -1):
+        if len(word) - cut >= 2 and word[cut:] in lexicon:
+            return cut
+    return 0
+
+
+def _word_at(raw: str, start: int) -> str:
+    end = start
+    while end < len(raw) and not raw[end].isspace() and (is_arabic_letter(raw[end]) or ord(raw[end]) in _REMOVED):
+        end += 1
+    return "".join(c for c in raw[start:end] if ord(c) not in _REMOVED)
+
+
 def decode_entities(raw: str, offsets: list[tuple[int, int]], tags: list[str],
-                    scores: list[float] | None = None) -> list[dict]:
-    """Entities `{type, start, end, text, score}` in raw offsets from per-token IOB2 tags."""
+                    scores: list[float] | None = None, lexicon=None) -> list[dict]:
+    """Entities `{type, start, end, text, score}` in raw offsets from per-token IOB2 tags.
+
+    With a `lexicon` (names known without clitics), a span that starts a word with a bare proclitic
+    starts after it (see `bare_clitic_cut`).
+    """
     out = []
     for s, e, etype in bio_to_spans(tags):
         start, end = offsets[s][0], extend_over_marks(raw, offsets[e - 1][1])
+        if lexicon and (start == 0 or raw[start - 1].isspace() or not is_arabic_letter(raw[start - 1])):
+            cut = bare_clitic_cut(_word_at(raw, start), lexicon)
+            while cut and start < end:  # skip the clitic letters and any marks they carry
+                start += 1
+                cut -= ord(raw[start - 1]) not in _REMOVED
+            while start < end and ord(raw[start]) in _REMOVED:
+                start += 1
         item = {"type": etype, "start": start, "end": end, "text": raw[start:end]}
         if scores is not None:
             item["score"] = sum(scores[s:e]) / (e - s)

@@ -26,8 +26,11 @@ _BARE = re.compile(r"^([وف]?[بكل]|[وف])(?=[\u0621-\u064A]{3,})")
 
 
 def entity_lexicon(docs: Iterable[Document]) -> set[str]:
-    """First words of every entity span, the evidence that a bare name exists without a clitic."""
-    return {e.text.split()[0] for d in docs for e in d.entities if e.text.split()}
+    """First words of every entity span (marks removed), the evidence that a name exists without a clitic."""
+    from araie.hf.text_araie import _REMOVED
+
+    return {"".join(c for c in e.text.split()[0] if ord(c) not in _REMOVED)
+            for d in docs for e in d.entities if e.text.split()}
 
 
 def strip_entity_clitic(word: str, lexicon: set[str], protected: Iterable[str] = DEFAULT_PROTECTED) -> int:
