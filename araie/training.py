@@ -91,8 +91,10 @@ def to_dataset(docs: list[Document], tokenizer, schema: Schema, recipe: Recipe, 
     rows = [row for d in docs for row in window_examples(
         d, tokenizer, schema, recipe.model.max_length, recipe.model.overlap,
         negatives=recipe.data.negatives if sample else None, rng=rng, problems=problems, lexicon=lexicon)]
-    for p in problems:
-        log.warning("misaligned entity (ignored in the loss): %s", p)
+    if problems:  # counted and named, never dropped silently; `araie debug-align` lists them all
+        total = sum(len(d.entities) for d in docs)
+        log.warning("%d of %d gold entities fall inside a subword and are ignored in the loss, e.g. %s",
+                    len(problems), total, "; ".join(map(str, problems[:3])))
     return Dataset.from_list(rows)
 
 

@@ -166,16 +166,31 @@ def _attach(starts: list[int], ends: list[int], i: int) -> None:
         k -= 1
 
 
+CLITIC_STACKS = ("وب", "وك", "ول", "فب", "فك", "فل", "ب", "ك", "ل", "و", "ف")
+
+
+def _ends_with_clitic(chars: list[str]) -> bool:
+    """Whether the text so far ends with a whole word that is a proclitic stack (`ل`, `وب`)."""
+    for stack in CLITIC_STACKS:
+        n = len(stack)
+        if "".join(chars[-n:]) == stack and (len(chars) == n or not is_arabic_letter(chars[-n - 1])):
+            return True
+    return False
+
+
 def _clean(raw: str, config: NormalizeConfig) -> tuple[list[str], list[int], list[int]]:
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     for i, ch in enumerate(raw):
         code = ord(ch)
-        if config.strip_marks and code in _REMOVED:
+        if code == 0x0640 and config.split_clitics and _ends_with_clitic(chars):
+            # `لـRT`, `بـقوات`: a tatweel right after a word-initial proclitic marks the clitic's end
+            out = " "
+        elif config.strip_marks and code in _REMOVED:
             _attach(starts, ends, i)
             continue
-        if code in _DIGITS:
+        elif code in _DIGITS:
             out = _DIGITS[code]
         elif ch.isspace():
             out = "\n" if ch == "\n" else " "
@@ -377,8 +392,17 @@ def extend_over_marks(raw: str, end: int) -> int:
     a letter's diacritics with it, as `OffsetMap.to_raw` does.
     """
     while end < len(raw) and ord(raw[end]) in _REMOVED:
+        if raw[end] == "\u0640" and _word_before(raw, end) in CLITIC_STACKS:
+            break  # `لـ`: this tatweel ends a clitic and becomes a space, it is no mark of a letter
         end += 1
     return end
+
+
+def _word_before(raw: str, end: int) -> str:
+    start = end
+    while start > 0 and is_arabic_letter(raw[start - 1]):
+        start -= 1
+    return raw[start:end]
 
 
 def token_sentences(raw: str, offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:

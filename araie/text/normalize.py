@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import re
 
-from araie.hf.text_araie import _REMOVED, NormalizeConfig, Normalized, OffsetMap, is_arabic_letter, normalize
+from araie.hf.text_araie import (
+    _REMOVED,
+    CLITIC_STACKS,
+    NormalizeConfig,
+    Normalized,
+    OffsetMap,
+    is_arabic_letter,
+    normalize,
+)
 
 __all__ = ["NormalizeConfig", "Normalized", "OffsetMap", "install_normalizer", "is_arabic_letter", "normalize",
            "MARKS_PATTERN"]
@@ -56,6 +64,10 @@ def install_normalizer(tokenizer, config: NormalizeConfig | None = None):
     config = config or NormalizeConfig()
     backend = tokenizer.backend_tokenizer
     steps = []
+    if config.split_clitics:  # `لـRT`: the tatweel after a proclitic becomes the space that ends it
+        # replace the tatweel alone (1:1), so the clitic keeps its own offsets
+        steps += [normalizers.Replace(Regex(f"(?<=^{stack}|[^{_ARABIC}]{stack})\\x{{0640}}"), " ")
+                  for stack in CLITIC_STACKS]
     if config.strip_marks:
         steps.append(normalizers.Replace(Regex(MARKS_PATTERN), ""))
     steps += [normalizers.Replace(chr(base + i), str(i)) for base in (0x0660, 0x06F0) for i in range(10)]
