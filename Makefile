@@ -33,5 +33,10 @@ validate: $(VENV)/.stamp
 stats: $(VENV)/.stamp
 	$(ARAIE) stats $(DATA)
 
+# bench: throughput and peak memory (eval/bench.md, eval/bench.json); run it on a quiet machine.
+bench: $(VENV)/.stamp
+	$(PY) -c "import onnx, onnxruntime" 2>/dev/null || $(PY) -m pip install -q -e ".[onnx]"
+	$(PY) -m araie.bench --out eval/bench
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

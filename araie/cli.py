@@ -79,7 +79,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.output != "-" and os.path.exists(args.output) and not (args.resume or args.force):
         raise FileExistsError(f"{args.output} exists; pass --resume to continue it or --force to replace it")
     skip = count_written(args.output, args.format) if args.resume and args.output != "-" else 0
-    extractor = Extractor.from_pretrained(args.model, device=args.device, dtype=args.dtype)
+    extractor = Extractor.from_pretrained(args.model, device=args.device, dtype=args.dtype, backend=args.backend,
+                                          onnx_file=args.onnx_file)
     docs = itertools.islice(read_inputs(args.input, args.input_format), skip, None)
     results = predict_stream(extractor, _progress(docs, args.output), batch_size=args.batch_size,
                              entity_threshold=args.entity_threshold, relation_threshold=args.relation_threshold)
@@ -141,8 +142,42 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     metrics = json.loads(open(args.metrics, encoding="utf-8").read()) if args.metrics else None
     card = open(args.card, encoding="utf-8").read() if args.card else None
-    print(export(args.checkpoint, args.out, card=card, metrics=metrics, overwrite=args.force))
+    print(export(args.checkpoint, args.out, card=card, metrics=metrics, overwrite=args.force, onnx=args.onnx,
+                 int8=args.int8))
     return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from araie.bench import bench_from_args
+
+    path = bench_from_args(args)
+    if path is not None:  # None: a worker subprocess, whose stdout is its result
+        print(path)
+    return 0
+
+
+def cmd_debug_align(args: argparse.Namespace) -> int:
+    from transformers import AutoTokenizer
+
+    from araie.features import round_trip_problems
+    from araie.records import read_corpus
+    from araie.text.normalize import install_normalizer
+
+    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+    if args.install_normalizer:
+        install_normalizer(tokenizer)
+    lexicon = None
+    if args.lexicon_from:
+        from araie.text.clitics import entity_lexicon
+
+        lexicon = entity_lexicon(read_corpus(args.lexicon_from))
+    elif os.path.exists(os.path.join(args.tokenizer, "config.json")):
+        lexicon = set(json.load(open(os.path.join(args.tokenizer, "config.json"))).get("clitic_lexicon", []))
+    checked, bad = round_trip_problems(read_corpus(args.paths), tokenizer, args.max_length, lexicon=lexicon)
+    for problem in bad:
+        print(problem)
+    print(f"{checked} entities, {len(bad)} not reproduced by {args.tokenizer}", file=sys.stderr)
+    return 1 if bad and args.strict else 0
 
 
 def _pairs(items: list[str] | None) -> dict[str, str]:
@@ -200,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     p.add_argument("--entity-threshold", type=float)
     p.add_argument("--relation-threshold", type=float)
+    p.add_argument("--backend", default="torch", choices=["torch", "onnx"], help="onnx: needs `export --onnx`")
+    p.add_argument("--onnx-file", default="model.onnx", help="model.onnx or model.int8.onnx (with --backend onnx)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run (jsonl output)")
     p.add_argument("--force", action="store_true", help="replace an existing output")
     p.set_defaults(func=cmd_predict)
@@ -219,7 +256,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--card", help="model card (README.md) to include")
     p.add_argument("--metrics", help="metrics JSON to include")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    p.add_argument("--onnx", action="store_true", help="also write onnx/model.onnx (encoder + token head)")
+    p.add_argument("--int8", action="store_true", help="also write onnx/model.int8.onnx (dynamic int8; implies --onnx)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("bench", help="throughput and memory of araie predict vs the stock pipeline (eval/bench.*)")
+    from araie.bench import add_bench_arguments
+
+    add_bench_arguments(p)
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("debug-align", help="list gold entities that subword IOB2 tags cannot reproduce")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--tokenizer", default=str(DEFAULT_MODEL), help="folder of a fast tokenizer (default: model/)")
+    p.add_argument("--install-normalizer", action="store_true",
+                   help="add araie's normalisation to a tokenizer that lacks it (a raw pretraining tokenizer)")
+    p.add_argument("--lexicon-from", nargs="+", help="corpus whose entities form the clitic lexicon "
+                   "(default: the model's clitic_lexicon)")
+    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--strict", action="store_true", help="exit 1 when any entity is not reproduced")
+    p.set_defaults(func=cmd_debug_align)
 
     p = sub.add_parser("pretrain", help="train a WordPiece tokenizer and a compact BERT (masked-LM), or adapt one")
     p.add_argument("--corpus", required=True, help="JSONL(.gz) with text fields, or a plain text file")

@@ -39,8 +39,12 @@ class ExportError(RuntimeError):
 
 
 def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, card: str | None = None,
-           metrics: dict | None = None, overwrite: bool = False) -> Path:
-    """Write the export folder `out` from a training checkpoint and verify it reloads identically."""
+           metrics: dict | None = None, overwrite: bool = False, onnx: bool = False, int8: bool = False) -> Path:
+    """Write the export folder `out` from a training checkpoint and verify it reloads identically.
+
+    `onnx` adds `out/onnx/model.onnx` (encoder + token head), `int8` also `out/onnx/model.int8.onnx`;
+    both are checked against the torch model (see `araie.onnx_backend.export_onnx`).
+    """
     from transformers import AutoTokenizer
 
     checkpoint, out = Path(checkpoint), Path(out)
@@ -66,6 +70,12 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, card: str |
     if card is not None:
         (out / "README.md").write_text(card, encoding="utf-8")
     verify(model, tokenizer, out)
+    # --- ONNX / int8 (araie.onnx_backend) ---
+    if onnx or int8:  # int8 is quantised from the fp32 graph, so it implies it
+        from araie.onnx_backend import export_onnx
+
+        export_onnx(model, tokenizer, out / "onnx", int8=int8)
+    # --- end ONNX / int8 ---
     return out
 
 

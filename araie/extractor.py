@@ -42,17 +42,29 @@ class Extractor:
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike = DEFAULT_MODEL, device: str = "auto", dtype: str = "auto",
-                        backend: str = "torch") -> Extractor:
+                        backend: str = "torch", onnx_file: str = "model.onnx") -> Extractor:
         """Load an exported folder (or a training checkpoint) onto `device` (`auto`, `cpu`, `cuda`, `cuda:1`).
 
         `dtype` `bf16`/`fp16` runs the encoder under autocast on CUDA; on CPU inference stays fp32.
+        `backend="onnx"` runs the encoder and token head of `DIR/onnx/<onnx_file>` (`model.onnx` or
+        `model.int8.onnx`, written by `araie export --onnx [--int8]`) in onnxruntime on CPU.
         """
         from transformers import AutoTokenizer
 
         from araie.hf.modeling_araie import AraieForInformationExtraction
 
+        # --- onnx backend (araie.onnx_backend) ---
+        if backend == "onnx":
+            from araie.onnx_backend import load_onnx_model
+
+            if device not in ("auto", "cpu") or dtype not in ("auto", "fp32", "float32"):
+                raise ValueError("backend 'onnx' runs on CPU in fp32 (int8: onnx_file='model.int8.onnx')")
+            if not (Path(path) / "config.json").exists():
+                raise FileNotFoundError(f"{path}: no config.json; pass a folder written by `araie export --onnx`")
+            return cls(load_onnx_model(path, onnx_file), AutoTokenizer.from_pretrained(path), None)
+        # --- end onnx backend ---
         if backend != "torch":
-            raise ValueError(f"backend {backend!r} is not available in this version; use 'torch'")
+            raise ValueError(f"backend {backend!r}: choose 'torch' or 'onnx'")
         if dtype not in DTYPES:
             raise ValueError(f"dtype {dtype!r}: choose from {', '.join(DTYPES)}")
         path = Path(path)

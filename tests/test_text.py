@@ -7,11 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from araie.hf.text_araie import (
-    bio_to_spans, decode_entities, extend_over_marks, pack_windows, sentence_spans, token_sentences,
+    bio_to_spans,
+    decode_entities,
+    extend_over_marks,
+    pack_windows,
+    sentence_spans,
+    token_sentences,
 )
+from araie.records import Document, Entity
 from araie.text.clitics import strip_clitic_spans
 from araie.text.normalize import install_normalizer, normalize
-from araie.records import Document, Entity
 from tests.conftest import build_tiny_encoder
 
 ALPHABET = (

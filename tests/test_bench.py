@@ -1,0 +1,62 @@
+"""`araie bench --quick`: the report's keys and numbers, the subprocess worker, the FLOP count."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install -e '.[onnx]')")
+pytest.importorskip("psutil", reason="psutil is not installed")
+
+from araie.bench import CONFIGS, non_embedding_params, run_config  # noqa: E402
+from araie.cli import main  # noqa: E402
+
+RATES = ("docs_per_s", "words_per_s", "tokens_per_s", "peak_rss_mb", "predict_peak_rss_mb", "rss_loaded_mb", "seconds",
+         "gflops")
+
+
+@pytest.fixture(scope="module")
+def quick_bench(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bench")
+    assert main(["bench", "--quick", "--in-process", "--out", str(tmp / "bench"), "--work", str(tmp / "work")]) == 0
+    return tmp
+
+
+def test_quick_bench_writes_json_and_markdown_with_positive_numbers(quick_bench):
+    report = json.loads((quick_bench / "bench.json").read_text(encoding="utf-8"))
+    assert {"date", "machine", "config", "flop_ceiling", "flop_formula", "models", "memory_flatness"} <= set(report)
+    assert report["machine"]["logical_cores"] > 0 and report["machine"]["torch"] and report["machine"]["cpu"]
+    assert report["flop_ceiling"]["gflops"] > 0
+    model = report["models"]["tiny"]
+    assert list(model["configs"]) == list(CONFIGS)
+    for name, r in model["configs"].items():
+        assert all(r[key] > 0 for key in RATES), (name, r)
+        assert r["entities"] > 0
+    assert model["configs"]["hf_sentence"]["speedup_vs_baseline"] == pytest.approx(1.0)
+    flat = report["memory_flatness"]
+    assert flat["peak_ratio"] > 0 and len(flat["runs"]) == 2
+    md = (quick_bench / "bench.md").read_text(encoding="utf-8")
+    assert report["config"]["command"] in md and report["date"] in md and report["machine"]["cpu"] in md
+    assert all(f"`{name}`" in md for name in CONFIGS)
+
+
+def test_worker_in_a_subprocess_reports_its_own_peak_rss(quick_bench):
+    work = quick_bench / "work"
+    r = run_config({"kind": "araie_onnx", "folder": str(work / "tiny"), "texts": str(work / "texts.json"),
+                    "batch_size": 4}, in_process=False)
+    assert "fresh subprocess" in r["rss_method"]
+    assert r["peak_rss_mb"] >= r["predict_peak_rss_mb"] > 0 and r["seconds"] > 0 and r["entities"] > 0
+    assert r["load_peak_rss_mb"] >= r["rss_loaded_mb"] * 0.99  # the mark includes loading
+
+
+def test_non_embedding_parameters_match_a_real_bert():
+    import torch
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(vocab_size=100, hidden_size=48, num_hidden_layers=3, num_attention_heads=4,
+                        intermediate_size=96, num_labels=7)
+    bert = BertModel(config, add_pooling_layer=False)
+    counted = sum(p.numel() for n, p in bert.named_parameters() if not n.startswith("embeddings."))
+    head = torch.nn.Linear(config.hidden_size, config.num_labels)
+    assert non_embedding_params(config) == counted + sum(p.numel() for p in head.parameters())
