@@ -1,4 +1,5 @@
 # araie: `make demo` and `make test` are all the set-up a fresh clone needs.
+# Every target creates .venv when missing; override any variable: `make train RECIPE=train/arabertv02.yaml`.
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
@@ -7,8 +8,12 @@ ARAIE := $(VENV)/bin/araie
 RECIPE ?= train/default.yaml
 MODEL ?= model
 DATA ?= annotations
+CHECKPOINT ?= runs/train/default/best
+CORPUS ?= ../shared/corpus/saudinewsnet.jsonl.gz
+PRETRAIN_OUT ?= runs/pretrain/compact-4x256
+DEMO_TEXT ?= قال المرصد السوري لحقوق الإنسان إن قوات النظام وحلفاءها سيطرت على حي الشعار في شرق حلب يوم الثلاثاء، وإن 12 مدنياً قتلوا بقصف الطائرات الروسية على مدينة إدلب.
 
-.PHONY: demo test lint validate stats train evaluate bench export pretrain clean
+.PHONY: demo test lint validate stats pretrain train evaluate export bench clean
 
 $(VENV)/.stamp: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +23,8 @@ $(VENV)/.stamp: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.stamp
-	$(ARAIE) validate $(DATA)
-	$(ARAIE) stats $(DATA)
+	@echo "$(DEMO_TEXT)"
+	@echo "$(DEMO_TEXT)" | $(ARAIE) predict --model $(MODEL) --format table
 
 test: $(VENV)/.stamp
 	$(PY) -m pytest -q
@@ -32,6 +37,25 @@ validate: $(VENV)/.stamp
 
 stats: $(VENV)/.stamp
 	$(ARAIE) stats $(DATA)
+
+# pretrain: the shipped encoder (hours on CPU; resumes from its last checkpoint when run again)
+pretrain: $(VENV)/.stamp
+	$(ARAIE) pretrain --corpus $(CORPUS) --out $(PRETRAIN_OUT) --vocab-size 24000 --layers 4 --hidden 256 \
+		--heads 4 --intermediate 1024 --steps 3000 --save-steps 250
+
+train: $(VENV)/.stamp
+	$(ARAIE) train $(RECIPE)
+
+# evaluate: the shipped model on the held-out seed articles -> eval/seeds.{json,md,png}
+evaluate: $(VENV)/.stamp
+	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install -q -e ".[plot]"
+	$(ARAIE) evaluate --model $(MODEL) --data $(DATA)/docs --split test --out eval/seeds
+
+# export: the checkpoint -> model/, evaluated on the held-out seeds, card written with the scores
+export: $(VENV)/.stamp
+	$(ARAIE) export $(CHECKPOINT) --out $(MODEL) --force
+	$(MAKE) evaluate
+	$(ARAIE) card $(MODEL) --metrics eval/seeds.json --notes train/default.card.md
 
 # bench: throughput and peak memory (eval/bench.md, eval/bench.json); run it on a quiet machine.
 bench: $(VENV)/.stamp

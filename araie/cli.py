@@ -129,11 +129,34 @@ def _write_predictions(results, output: str, fmt: str, append: bool) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from araie.evaluate import evaluate_model
 
+    if args.folds:
+        return _cross_validate(args)
     report = evaluate_model(args.model, args.data, split=args.split, splits=args.splits, out=args.out,
                             batch_size=args.batch_size, command=" ".join(["araie", *sys.argv[1:]]))
     print(json.dumps({"entities_strict_f1": round(report.entities_strict.micro.f1, 4),
                       "relations_strict_f1": round(report.relations_strict.micro.f1, 4),
                       "documents": report.documents}))
+    return 0
+
+
+def _cross_validate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from araie.evaluate import cross_validate, format_markdown
+    from araie.recipe import load_recipe
+
+    report = cross_validate(load_recipe(args.recipe, args.set), args.data, args.folds, split=args.split,
+                            splits=args.splits)
+    command = " ".join(["araie", *sys.argv[1:]])
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".json").write_text(json.dumps({"command": command, **report.to_dict()}, ensure_ascii=False,
+                                                       indent=1), encoding="utf-8")
+        out.with_suffix(".md").write_text(format_markdown(report, f"{args.folds}-fold cross-validation", command),
+                                          encoding="utf-8")
+    print(json.dumps({"folds": args.folds, "entities_strict_f1": round(report.entities_strict.micro.f1, 4),
+                      "relations_strict_f1": round(report.relations_strict.micro.f1, 4)}))
     return 0
 
 
@@ -144,6 +167,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     card = open(args.card, encoding="utf-8").read() if args.card else None
     print(export(args.checkpoint, args.out, card=card, metrics=metrics, overwrite=args.force, onnx=args.onnx,
                  int8=args.int8))
+    return 0
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from araie.card import model_card
+
+    folder = Path(args.model)
+    if args.metrics:
+        (folder / "metrics.json").write_text(Path(args.metrics).read_text(encoding="utf-8"), encoding="utf-8")
+    notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else None
+    (folder / "README.md").write_text(model_card(folder, notes), encoding="utf-8")
+    print(folder / "README.md")
     return 0
 
 
@@ -248,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--splits", default="annotations/splits.json")
     p.add_argument("--out", help="write NAME.json, NAME.md and NAME.png (e.g. eval/seeds)")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--folds", type=int, help="cross-validate: train a model per fold of --data (leave-one-"
+                   "document-out when it equals the document count) with --recipe, and score held-out folds")
+    p.add_argument("--recipe", default="train/default.yaml", help="recipe for --folds")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="recipe override")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("export", help="write a Hugging Face folder from a checkpoint and verify it")
@@ -276,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--strict", action="store_true", help="exit 1 when any entity is not reproduced")
     p.set_defaults(func=cmd_debug_align)
+
+    p = sub.add_parser("card", help="(re)write an exported folder's model card from its recipe and metrics")
+    p.add_argument("model")
+    p.add_argument("--metrics", help="an `araie evaluate` JSON report to copy in as metrics.json")
+    p.add_argument("--notes", help="Markdown appended to the card (how the model was made)")
+    p.set_defaults(func=cmd_card)
 
     p = sub.add_parser("pretrain", help="train a WordPiece tokenizer and a compact BERT (masked-LM), or adapt one")
     p.add_argument("--corpus", required=True, help="JSONL(.gz) with text fields, or a plain text file")

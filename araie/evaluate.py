@@ -256,3 +256,47 @@ def evaluate_model(model: str, data: list[str], split: str | None = None, splits
         out_path.with_suffix(".md").write_text(format_markdown(report, title, command), encoding="utf-8")
         plot_confusion(report, out_path.with_suffix(".png"))
     return report
+
+
+def cross_validate(recipe, data: list[str], folds: int, out_dir: str = "runs/cv", split: str | None = None,
+                   splits: str | None = None) -> Report:
+    """K-fold (leave-one-document-out when `folds` equals the document count) over a small corpus.
+
+    Each fold trains the recipe on its training documents plus the other folds, then predicts the
+    held-out fold; the report scores all held-out predictions together, so every document is scored
+    by a model that never saw it.
+    """
+    import copy
+    import json
+    from pathlib import Path
+
+    from araie.extractor import Extractor
+    from araie.records import read_corpus
+    from araie.training import train
+    from araie.validate import load_splits
+
+    docs = list(read_corpus(data))
+    if split:
+        assigned = load_splits(splits or recipe.data.splits)
+        docs = [d for d in docs if assigned.get(d.id) == split]
+    if not 2 <= folds <= len(docs):
+        raise ValueError(f"--folds must be between 2 and the {len(docs)} documents to split")
+    base = load_splits(recipe.data.splits)
+    predictions: list[Document] = []
+    for k in range(folds):
+        held = docs[k::folds]
+        held_ids = {d.id for d in held}
+        fold_dir = Path(out_dir) / f"fold-{k}"
+        fold_dir.mkdir(parents=True, exist_ok=True)
+        fold_splits = {i: s for i, s in base.items() if i not in {d.id for d in docs}}
+        fold_splits.update({d.id: ("test" if d.id in held_ids else recipe.data.train_split) for d in docs})
+        (fold_dir / "splits.json").write_text(json.dumps(fold_splits, ensure_ascii=False), encoding="utf-8")
+        fold_recipe = copy.deepcopy(recipe)
+        fold_recipe.data.splits = str(fold_dir / "splits.json")
+        fold_recipe.data.corpus = list(dict.fromkeys([*recipe.data.corpus, *map(str, data)]))
+        fold_recipe.training["output_dir"] = str(fold_dir / "run")
+        best = train(fold_recipe, resume=False)
+        extractor = Extractor.from_pretrained(best, device="cpu")
+        predictions += extractor([Document(d.id, d.text) for d in held])
+    schema = Schema.load(recipe.data.schema)
+    return score(docs, predictions, schema)

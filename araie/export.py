@@ -67,8 +67,11 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, card: str |
         shutil.copy2(checkpoint / "recipe.yaml", out / "recipe.yaml")
     if metrics is not None:
         (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=1), encoding="utf-8")
-    if card is not None:
-        (out / "README.md").write_text(card, encoding="utf-8")
+    if card is None:
+        from araie.card import model_card
+
+        card = model_card(out)
+    (out / "README.md").write_text(card, encoding="utf-8")
     verify(model, tokenizer, out)
     # --- ONNX / int8 (araie.onnx_backend) ---
     if onnx or int8:  # int8 is quantised from the fp32 graph, so it implies it

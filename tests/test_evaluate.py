@@ -97,3 +97,18 @@ def test_seqeval_on_whitespace_tokens_is_strict():
 def test_texts_must_agree():
     with pytest.raises(ValueError, match="record d: predicted text differs"):
         score([GOLD], [Document("d", TEXT + " ")])
+
+
+def test_cross_validation_scores_every_document_with_a_model_that_never_saw_it(tmp_path, tiny_encoder, tiny_docs):
+    from araie.evaluate import cross_validate
+    from tests.test_model import tiny_recipe, write_splits
+
+    recipe = tiny_recipe(tmp_path, tiny_encoder, write_splits(tmp_path, tiny_docs), epochs=1,
+                         extra=["training.eval_strategy=no", "training.save_strategy=no",
+                                "training.load_best_model_at_end=false"])
+    report = cross_validate(recipe, ["tests/fixtures/tiny.jsonl"], folds=3, out_dir=str(tmp_path / "cv"))
+    assert report.documents == 3
+    assert report.entities_strict.micro.n_gold == sum(len(d.entities) for d in tiny_docs)
+    for k, doc in enumerate(tiny_docs):
+        splits = (tmp_path / "cv" / f"fold-{k}" / "splits.json").read_text()
+        assert f'"{doc.id}": "test"' in splits
