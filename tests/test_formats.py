@@ -260,3 +260,18 @@ def test_corpus_roundtrip(fmt, tmp_path):
         if fmt == "conll":  # CoNLL gives entities back in text order
             doc = replace(doc, entities=tuple(sorted(doc.entities, key=lambda e: e.start)))
         assert got == doc, doc.id
+
+
+def test_a_refused_conversion_leaves_no_output_behind(tmp_path):
+    from araie.formats import FormatError
+    from araie.formats.registry import convert
+    from araie.records import Document, Entity, Relation, write_jsonl
+
+    text = "سيطر الجيش السوري على حي الشعار"
+    doc = Document("d1", text, (Entity("T1", "ORG", 5, 17, "الجيش السوري"), Entity("T2", "LOC", 22, 31, "حي الشعار")),
+                   (Relation("R1", "CONTROLS", "T1", "T2"),))
+    src = tmp_path / "in.jsonl"
+    write_jsonl([doc], src)
+    with pytest.raises(FormatError, match="--drop-relations"):
+        convert(src, tmp_path / "out.conll")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]

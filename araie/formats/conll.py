@@ -75,7 +75,7 @@ def _check(doc: Document, drop_relations: bool, drop_scores: bool) -> Document:
     where = f"record {doc.id}"
     if doc.relations and not drop_relations:
         raise FormatError(f"CoNLL cannot carry relations; {len(doc.relations)} relation(s) in {where} "
-                          "(pass drop_relations=True to drop them)")
+                          "(pass --drop-relations, or drop_relations=True, to drop them)")
     if any(e.score is not None for e in doc.entities):
         if not drop_scores:
             raise FormatError(f"CoNLL cannot carry scores; {where} has scored entities "

@@ -85,7 +85,27 @@ def convert(source_path: str | os.PathLike, target_path: str | os.PathLike, *, s
         docs = strip_clitic_spans(docs, counter=counter)
     if drop_relations:
         docs = (_drop_relations(d) for d in docs)
-    return WRITERS[dst](docs, target_path)
+    # write beside the target and move into place only on success: a refused record leaves nothing behind
+    target = Path(target_path)
+    partial = target.with_name(f".{target.name}.partial")
+    _remove(partial)
+    try:
+        n = WRITERS[dst](docs, partial)
+    except BaseException:
+        _remove(partial)
+        raise
+    _remove(target)  # only reached when overwriting was allowed
+    os.replace(partial, target)
+    return n
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
 
 
 def _drop_relations(doc: Document) -> Document:
