@@ -10,7 +10,15 @@ import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from araie.hf.text_araie import candidate_pairs, extend_over_marks, pack_windows, sentence_index, token_sentences
+from araie.hf.text_araie import (
+    candidate_pairs,
+    extend_over_marks,
+    pack_windows,
+    sentence_index,
+    token_sentences,
+    word_level,
+    word_starts_of,
+)
 from araie.records import Document, Entity
 from araie.schema import Schema, bio_labels, relation_labels
 
@@ -38,6 +46,7 @@ class Tokenized:
     windows: list = field(default_factory=list)
     cut_sentences: int = 0
     sentence_of: list[int] = field(default_factory=list)
+    word_starts: list[bool] = field(default_factory=list)
 
 
 def tokenize_document(doc: Document, tokenizer, max_tokens: int, overlap: int) -> Tokenized:
@@ -45,20 +54,24 @@ def tokenize_document(doc: Document, tokenizer, max_tokens: int, overlap: int) -
     offsets = [tuple(o) for o in enc["offset_mapping"]]
     sentences = token_sentences(doc.text, offsets)
     windows, cut = pack_windows(sentences, max_tokens, overlap)
-    return Tokenized(doc, enc["input_ids"], offsets, windows, cut, sentence_index(sentences, len(offsets)))
+    return Tokenized(doc, enc["input_ids"], offsets, windows, cut, sentence_index(sentences, len(offsets)),
+                     word_starts_of(enc))
 
 
 def align_entities(tok: Tokenized, lexicon=None) -> tuple[list[tuple[int, int, Entity]], list[Misaligned]]:
     """Token spans `(first, last + 1, entity)` of the gold entities, and those that cannot be aligned.
 
-    An entity that starts right after a bare proclitic glued inside the same subword (`و` in
-    `وتركيا` tokenised whole) is aligned to that subword when the decoder will cut the clitic back
-    off, i.e. when `bare_clitic_cut` with the model's `lexicon` recovers the gold start.
+    Spans are decoded word by word (`word_level`), so an entity must start at the first subword of a
+    pre-tokenised word and end at the last subword of one. An entity that starts right after a bare
+    proclitic inside a word (`و` of `وتركيا`) is aligned to that word when the decoder will cut the
+    clitic back off, i.e. when `bare_clitic_cut` with the model's `lexicon` recovers the gold start.
     """
-    starts = {s: i for i, (s, _) in enumerate(tok.offsets)}
-    ends = {extend_over_marks(tok.doc.text, e): i for i, (_, e) in enumerate(tok.offsets)}
-    aligned, bad = [], []
+    n = len(tok.offsets)
     text = tok.doc.text
+    starts = {s: i for i, (s, _) in enumerate(tok.offsets) if tok.word_starts[i]}
+    ends = {extend_over_marks(text, e): i for i, (_, e) in enumerate(tok.offsets)
+            if i + 1 == n or tok.word_starts[i + 1]}
+    aligned, bad = [], []
     for ent in tok.doc.entities:
         first, last = starts.get(ent.start), ends.get(ent.end)
         if first is None and lexicon:
@@ -67,7 +80,7 @@ def align_entities(tok: Tokenized, lexicon=None) -> tuple[list[tuple[int, int, E
             inside = [i for i, (s, e) in enumerate(tok.offsets) if s < ent.end and e > ent.start]
             pieces = " ".join(repr(text[tok.offsets[i][0]:tok.offsets[i][1]]) for i in inside)
             where = "starts" if first is None else "ends"
-            bad.append(Misaligned(tok.doc.id, ent, f"{where} inside a token (tokens: {pieces or 'none'})"))
+            bad.append(Misaligned(tok.doc.id, ent, f"{where} inside a word (subwords: {pieces or 'none'})"))
             continue
         aligned.append((first, last + 1, ent))
     return aligned, bad
@@ -76,11 +89,16 @@ def align_entities(tok: Tokenized, lexicon=None) -> tuple[list[tuple[int, int, E
 def _absorbed_start(tok: Tokenized, ent: Entity, lexicon) -> int | None:
     from araie.hf.text_araie import decode_entities
 
-    for i, (s, e) in enumerate(tok.offsets):
-        if s < ent.start < e:
-            probe = decode_entities(tok.doc.text, [(s, ent.end)], [f"B-{ent.type}"], lexicon=lexicon)
-            return i if probe and probe[0]["start"] == ent.start else None
-    return None
+    word = None
+    for i, (s, _) in enumerate(tok.offsets):
+        if s >= ent.start:
+            break
+        if tok.word_starts[i]:
+            word = i
+    if word is None or tok.offsets[word][0] >= ent.start:
+        return None
+    probe = decode_entities(tok.doc.text, [(tok.offsets[word][0], ent.end)], [f"B-{ent.type}"], lexicon=lexicon)
+    return word if probe and probe[0]["start"] == ent.start else None
 
 
 def iob2_tags(n_tokens: int, spans: Iterable[tuple[int, int, Entity]]) -> list[str]:
@@ -176,8 +194,8 @@ def round_trip_problems(docs, tokenizer, max_length: int = 256, overlap: int = 3
         for w in tok.windows:  # decode through the windows, as prediction does
             for i in range(w.own_start, w.own_end):
                 merged[i] = tags[i]
-        decoded = {(e["start"], e["end"], e["type"])
-                   for e in decode_entities(doc.text, tok.offsets, merged, lexicon=lexicon)}
+        decoded = {(e["start"], e["end"], e["type"]) for e in decode_entities(
+            doc.text, tok.offsets, word_level(merged, tok.word_starts), lexicon=lexicon)}
         for _, _, ent in spans:
             if (ent.start, ent.end, ent.type) not in decoded:
                 bad.append(Misaligned(doc.id, ent, "IOB2 tags decode to a different span"))

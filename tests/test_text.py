@@ -188,3 +188,25 @@ def test_token_sentences_assigns_every_token():
     raw = "سيطر الجيش. وانسحب المسلحون."
     offsets = [(0, 4), (5, 10), (10, 11), (12, 18), (19, 27), (27, 28)]
     assert token_sentences(raw, offsets) == [(0, 3), (3, 6)]
+
+
+def test_word_level_tags_let_the_first_subword_decide():
+    from araie.hf.text_araie import word_level
+
+    # جيش | العز ##ة : a weak model tags ##ة O; the span must still cover the whole word
+    tags = ["B-ORG", "I-ORG", "O", "O", "B-GPE"]
+    starts = [True, True, False, True, True]
+    assert word_level(tags, starts) == ["B-ORG", "I-ORG", "I-ORG", "O", "B-GPE"]
+    # a B on a continuation subword cannot open a span inside a word
+    assert word_level(["O", "B-LOC"], [True, False]) == ["O", "O"]
+
+
+def test_alignment_names_an_entity_that_ends_inside_a_glued_word(seed_tokenizer_cache):
+    from araie.features import align_entities, tokenize_document
+
+    _, tokenizer = seed_tokenizer_cache
+    text = "خرج المدنيون من حلبمن الشرق"
+    doc = Document("d", text, (Entity("T1", "GPE", 16, 19, "حلب"),))
+    spans, bad = align_entities(tokenize_document(doc, tokenizer, 62, 8))
+    assert spans == [] and len(bad) == 1
+    assert "inside a word" in bad[0].reason and "'حلب'" in str(bad[0])

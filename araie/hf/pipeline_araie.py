@@ -21,6 +21,8 @@ from .text_araie import (
     pack_windows,
     sentence_index,
     token_sentences,
+    word_level,
+    word_starts_of,
 )
 
 
@@ -30,6 +32,7 @@ class _Doc:
     ids: list[int]
     offsets: list[tuple[int, int]]
     sentence_of: list[int]
+    word_starts: list[bool] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
     relations: dict = field(default_factory=dict)
@@ -41,7 +44,8 @@ def _prepare(text: str, tokenizer, max_tokens: int, overlap: int) -> tuple[_Doc,
     sentences = token_sentences(text, offsets)
     windows, _ = pack_windows(sentences, max_tokens, overlap)
     n = len(offsets)
-    doc = _Doc(text, enc["input_ids"], offsets, sentence_index(sentences, n), ["O"] * n, [1.0] * n)
+    doc = _Doc(text, enc["input_ids"], offsets, sentence_index(sentences, n), word_starts_of(enc), ["O"] * n,
+               [1.0] * n)
     return doc, windows
 
 
@@ -98,7 +102,7 @@ def _run_batch(model, tokenizer, docs, jobs, id2label, device, dtype) -> None:
             doc.tags[i] = id2label[best[row][i - w.start + 1]]
             doc.scores[i] = probs[row][i - w.start + 1]
         tags = [id2label[t] for t in best[row][1:w.end - w.start + 1]]
-        window_spans.append(bio_to_spans(tags))
+        window_spans.append(bio_to_spans(word_level(tags, doc.word_starts[w.start:w.end])))
     _score_relations(model, out.last_hidden_state, docs, jobs, window_spans, autocast)
 
 
@@ -151,7 +155,8 @@ def _raw(doc: _Doc, w, span, lexicon) -> tuple[int, int, str]:
 
 def _finish(doc: _Doc, config, entity_threshold: float, relation_threshold: float) -> dict:
     lexicon = set(getattr(config, "clitic_lexicon", None) or ())
-    entities = [e for e in decode_entities(doc.text, doc.offsets, doc.tags, doc.scores, lexicon=lexicon)
+    tags = word_level(doc.tags, doc.word_starts)
+    entities = [e for e in decode_entities(doc.text, doc.offsets, tags, doc.scores, lexicon=lexicon)
                 if e["score"] >= entity_threshold]
     index = {}
     for i, e in enumerate(entities, start=1):

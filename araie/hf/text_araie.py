@@ -484,3 +484,27 @@ def candidate_pairs(types: list[str], sentences: list[int], allowed: set[tuple[s
     """
     return [(h, t) for h in range(len(types)) for t in range(len(types))
             if h != t and sentences[h] == sentences[t] and (types[h], types[t]) in allowed]
+
+
+def word_level(tags: list[str], word_starts: list[bool]) -> list[str]:
+    """Let the first subword of each word decide its tag; the word's other subwords continue it.
+
+    A span then never starts or ends inside a word of the pre-tokeniser (whose words already have
+    their proclitics split off), so `جيش العز|ة` or `أح|رار` cannot come out of a weak model.
+
+    Example:
+        >>> word_level(["B-ORG", "O", "B-GPE", "I-LOC"], [True, False, True, False])
+        ['B-ORG', 'I-ORG', 'B-GPE', 'I-GPE']
+    """
+    out = list(tags)
+    for i in range(1, len(out)):
+        if not word_starts[i]:
+            prev = out[i - 1]
+            out[i] = "O" if prev == "O" else "I-" + prev.split("-", 1)[1]
+    return out
+
+
+def word_starts_of(encoding) -> list[bool]:
+    """For each token of a single-text fast-tokenizer encoding, whether it begins a pre-tokenised word."""
+    word_ids = encoding.word_ids()
+    return [i == 0 or w is None or w != word_ids[i - 1] for i, w in enumerate(word_ids)]
