@@ -78,6 +78,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if args.output != "-" and os.path.exists(args.output) and not (args.resume or args.force):
         raise FileExistsError(f"{args.output} exists; pass --resume to continue it or --force to replace it")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under `accelerate launch` or torchrun
+        from araie.predict import predict_sharded
+
+        n = predict_sharded(args)
+        if n is not None:
+            print(f"merged {n} record(s) into {args.output}", file=sys.stderr)
+        return 0
     skip = count_written(args.output, args.format) if args.resume and args.output != "-" else 0
     extractor = Extractor.from_pretrained(args.model, device=args.device, dtype=args.dtype, backend=args.backend,
                                           onnx_file=args.onnx_file)

@@ -9,6 +9,7 @@ no text, bytes that are not UTF-8) becomes a record with an `error` field and th
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -130,3 +131,57 @@ def write_record(doc: Document, out: IO[str], output_format: str) -> None:
     else:
         raise ValueError(f"format {output_format!r} is written whole, not record by record")
     out.flush()
+
+
+def predict_sharded(args) -> int | None:
+    """One process of a multi-process run: predict records `rank, rank + world, ...`, then merge.
+
+    Each process writes its share to `OUTPUT.partR-of-W` (resumable like a whole run); after a
+    barrier the main process interleaves the parts back into input order and removes them. Returns
+    the number of merged records on the main process, None elsewhere.
+    """
+    import itertools
+
+    from accelerate import PartialState
+
+    from araie.extractor import Extractor
+
+    if args.output == "-" or args.format != "jsonl":
+        raise ValueError("a multi-process run needs --output FILE and --format jsonl (parts are merged by line)")
+    state = PartialState()
+    rank, world = state.process_index, state.num_processes
+    part = f"{args.output}.part{rank}-of-{world}"
+    skip = count_written(part, "jsonl") if args.resume else 0
+    device = str(state.device) if args.device == "auto" else args.device
+    extractor = Extractor.from_pretrained(args.model, device=device, dtype=args.dtype)
+    shard = itertools.islice(read_inputs(args.input, args.input_format), rank, None, world)
+    results = predict_stream(extractor, itertools.islice(shard, skip, None), batch_size=args.batch_size,
+                             entity_threshold=args.entity_threshold, relation_threshold=args.relation_threshold)
+    with open(part, "a" if skip else "w", encoding="utf-8") as out:
+        for doc in results:
+            write_record(doc, out, "jsonl")
+    state.wait_for_everyone()
+    if not state.is_main_process:
+        return None
+    parts = [f"{args.output}.part{r}-of-{world}" for r in range(world)]
+    return merge_parts(parts, args.output)
+
+
+def merge_parts(parts: list[str], output: str) -> int:
+    """Interleave part files line by line (part r holds records r, r + W, ...) into `output`."""
+    handles = [open(p, encoding="utf-8") for p in parts]  # noqa: SIM115
+    n = 0
+    try:
+        with open(output, "w", encoding="utf-8") as out:
+            for r in itertools.cycle(range(len(handles))):
+                line = handles[r].readline()
+                if not line:
+                    break
+                out.write(line)
+                n += 1
+    finally:
+        for h in handles:
+            h.close()
+    for p in parts:
+        os.remove(p)
+    return n

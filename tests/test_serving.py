@@ -169,3 +169,21 @@ def test_html_output_renders_right_to_left_with_every_entity(overfit_export, tmp
     parser.feed(out.read_text(encoding="utf-8"))
     assert parser.dir == "rtl"
     assert [(t, s) for t, s in parser.marks] == [(e.type, e.text) for e in sorted(doc.entities, key=lambda e: e.start)]
+
+
+def test_multi_process_predict_shards_and_merges_in_input_order(overfit_export, tmp_path):
+    folder, doc = overfit_export
+    src = tmp_path / "in.jsonl"
+    lines = [json.dumps({"id": f"d{i}", "text": f"{doc.text.splitlines()[0]} {i}"}, ensure_ascii=False)
+             for i in range(7)]
+    lines.insert(3, "{broken")
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    single, multi = tmp_path / "single.jsonl", tmp_path / "multi.jsonl"
+    assert main(["predict", "--model", str(folder), "--input", str(src), "--output", str(single)]) == 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "araie",
+                           "predict", "--model", str(folder), "--input", str(src), "--output", str(multi),
+                           "--device", "cpu"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert multi.read_text(encoding="utf-8") == single.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir() if "part" in p.name) == []
