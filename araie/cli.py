@@ -209,7 +209,9 @@ def cmd_debug_align(args: argparse.Namespace) -> int:
 
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
     if args.install_normalizer:
-        install_normalizer(tokenizer)
+        from araie.text.normalize import NormalizeConfig
+
+        install_normalizer(tokenizer, NormalizeConfig(split_clitics=not args.no_clitic_rules))
     lexicon = None
     if args.lexicon_from:
         from araie.text.clitics import entity_lexicon
@@ -319,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", default=str(DEFAULT_MODEL), help="folder of a fast tokenizer (default: model/)")
     p.add_argument("--install-normalizer", action="store_true",
                    help="add araie's normalisation to a tokenizer that lacks it (a raw pretraining tokenizer)")
+    p.add_argument("--no-clitic-rules", action="store_true", help="with --install-normalizer: leave proclitics "
+                   "glued (to measure what the rules buy)")
     p.add_argument("--lexicon-from", nargs="+", help="corpus whose entities form the clitic lexicon "
                    "(default: the model's clitic_lexicon)")
     p.add_argument("--max-length", type=int, default=256)
