@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,15 @@ def parse_value(text: str) -> Any:
     """`--set` values are YAML scalars: `3`, `0.1`, `true`, `null`, `[a, b]`, or strings."""
     if text.lower() in _YAML11_BOOLEANS:  # `eval_strategy=no` means the string, not False
         return text
-    return yaml.safe_load(text) if text != "" else ""
+    return _number(yaml.safe_load(text)) if text != "" else ""
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
+def _number(value: Any) -> Any:
+    """YAML 1.1 reads `1e-4` (no dot) as a string; a learning rate written so is meant as a number."""
+    return float(value) if isinstance(value, str) and _NUMBER.match(value) else value
 
 
 _YAML11_BOOLEANS = {"no", "yes", "on", "off", "y", "n"}
@@ -119,6 +128,7 @@ def load_recipe(path: str | os.PathLike, overrides: list[str] | None = None) -> 
     for key, value in training.items():
         if key.endswith("_strategy") and value is False:  # YAML 1.1 reads a bare `no` as false
             training[key] = "no"
+        training[key] = _number(training[key])
     data["training"] = training
     recipe = Recipe(_section(ModelSection, data.get("model") or {}, "model", source),
                     _section(DataSection, data.get("data") or {}, "data", source),

@@ -112,3 +112,11 @@ def test_labels_come_from_the_schema_not_the_data(tmp_path, tiny_encoder, tiny_d
     assert model.config.id2label[20] == "I-QUANTITY"
     assert model.config.relation_labels == ["NONE", "CONTROLS", "ATTACKS", "ALLY_OF", "MEMBER_OF", "LOCATED_IN",
                                             "CASUALTIES_AT", "CASUALTIES_BY"]
+
+
+def test_numbers_in_yaml_1_1_exponent_form_are_numbers(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("training:\n  learning_rate: 3e-4\n  eval_strategy: no\n", encoding="utf-8")
+    recipe = load_recipe(path, ["training.weight_decay=1e-2"])
+    assert recipe.training["learning_rate"] == 3e-4 and recipe.training["weight_decay"] == 0.01
+    assert recipe.training["eval_strategy"] == "no"

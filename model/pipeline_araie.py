@@ -1,0 +1,214 @@
+"""Batched extraction over whole documents, and the `arabic-ie` pipeline built on it.
+
+`extract_documents` is the one inference routine: araie's `Extractor` and the pipeline both call it.
+Documents are tokenised with raw offsets (the tokenizer carries araie's normalisation), packed into
+windows of whole sentences with overlap, and all windows of a call are sorted by length and batched
+together. One forward pass per window feeds both heads: entity tags are taken from the window that
+owns each token; relations are scored on the same hidden states for span pairs inside a sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from transformers import Pipeline
+
+from .text_araie import (
+    bio_to_spans,
+    candidate_pairs,
+    decode_entities,
+    pack_windows,
+    sentence_index,
+    token_sentences,
+    word_level,
+    word_starts_of,
+)
+
+
+@dataclass
+class _Doc:
+    text: str
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+    sentence_of: list[int]
+    word_starts: list[bool] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    relations: dict = field(default_factory=dict)
+
+
+def _prepare(text: str, tokenizer, max_tokens: int, overlap: int) -> tuple[_Doc, list]:
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    offsets = [tuple(o) for o in enc["offset_mapping"]]
+    sentences = token_sentences(text, offsets)
+    windows, _ = pack_windows(sentences, max_tokens, overlap)
+    n = len(offsets)
+    doc = _Doc(text, enc["input_ids"], offsets, sentence_index(sentences, n), word_starts_of(enc), ["O"] * n,
+               [1.0] * n)
+    return doc, windows
+
+
+@torch.inference_mode()
+def extract_documents(model, tokenizer, texts: list[str], batch_size: int = 16, max_length: int | None = None,
+                      entity_threshold: float | None = None, relation_threshold: float | None = None,
+                      dtype: torch.dtype | None = None) -> list[dict]:
+    """Entities and relations of each text, as `{"entities": [...], "relations": [...]}` with raw offsets.
+
+    Args:
+        model: an `AraieForInformationExtraction` in eval mode, on its device.
+        tokenizer: the fast tokenizer saved with it.
+        texts: raw documents of any length (windowed, never truncated).
+        batch_size: windows per forward pass; windows of all texts are sorted by length first.
+        max_length: subwords per window (default: the config's `window_length`).
+        entity_threshold / relation_threshold: minimum scores (default: the config's).
+        dtype: autocast dtype on CUDA (`torch.bfloat16` or `torch.float16`), or None for fp32.
+    """
+    config = model.config
+    max_length = max_length or config.window_length
+    entity_threshold = config.entity_threshold if entity_threshold is None else entity_threshold
+    relation_threshold = config.relation_threshold if relation_threshold is None else relation_threshold
+    id2label = {int(k): v for k, v in config.id2label.items()}
+    docs, jobs = [], []
+    for d, text in enumerate(texts):
+        doc, windows = _prepare(text, tokenizer, max_length - 2, min(config.overlap, max_length // 4))
+        docs.append(doc)
+        jobs.extend((d, w) for w in windows)
+    jobs.sort(key=lambda job: job[1].end - job[1].start, reverse=True)
+    device = next(model.parameters()).device
+    for b in range(0, len(jobs), batch_size):
+        _run_batch(model, tokenizer, docs, jobs[b:b + batch_size], id2label, device, dtype)
+    return [_finish(doc, config, entity_threshold, relation_threshold) for doc in docs]
+
+
+def _run_batch(model, tokenizer, docs, jobs, id2label, device, dtype) -> None:
+    width = max(w.end - w.start for _, w in jobs) + 2
+    input_ids = torch.full((len(jobs), width), tokenizer.pad_token_id, dtype=torch.long)
+    for row, (d, w) in enumerate(jobs):
+        ids = [tokenizer.cls_token_id, *docs[d].ids[w.start:w.end], tokenizer.sep_token_id]
+        input_ids[row, :len(ids)] = torch.tensor(ids)
+    attention = (input_ids != tokenizer.pad_token_id).long()
+    attention[:, 0] = 1
+    input_ids, attention = input_ids.to(device), attention.to(device)
+    autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None and device.type == "cuda" else None
+    with autocast or _null():
+        out = model(input_ids=input_ids, attention_mask=attention, return_hidden=True)
+    probs, best = out.logits.float().softmax(-1).max(-1)
+    probs, best = probs.cpu().tolist(), best.cpu().tolist()
+    window_spans = []
+    for row, (d, w) in enumerate(jobs):
+        doc = docs[d]
+        for i in range(w.own_start, w.own_end):
+            doc.tags[i] = id2label[best[row][i - w.start + 1]]
+            doc.scores[i] = probs[row][i - w.start + 1]
+        tags = [id2label[t] for t in best[row][1:w.end - w.start + 1]]
+        window_spans.append(bio_to_spans(word_level(tags, doc.word_starts[w.start:w.end])))
+    _score_relations(model, out.last_hidden_state, docs, jobs, window_spans, autocast)
+
+
+def _score_relations(model, hidden, docs, jobs, window_spans, autocast) -> None:
+    config = model.config
+    allowed = config.allowed_pairs()
+    types = config.entity_types
+    rows = []
+    for row, ((d, w), spans) in enumerate(zip(jobs, window_spans, strict=True)):
+        sentence_of = docs[d].sentence_of
+        pairs = candidate_pairs([t for _, _, t in spans], [sentence_of[s + w.start] for s, _, _ in spans], allowed)
+        if pairs:
+            rows.append((row, d, w, spans, pairs))
+    if not rows:
+        return
+    n_spans = max(len(r[3]) for r in rows)
+    n_pairs = max(len(r[4]) for r in rows)
+    shape = (len(rows), n_spans)
+    starts, ends, kinds = (torch.zeros(shape, dtype=torch.long) for _ in range(3))
+    heads, tails = (torch.zeros((len(rows), n_pairs), dtype=torch.long) for _ in range(2))
+    for k, (_, _, _, spans, pairs) in enumerate(rows):
+        for j, (s, e, t) in enumerate(spans):
+            starts[k, j], ends[k, j], kinds[k, j] = s + 1, e + 1, types.index(t) if t in types else 0
+        for j, (h, t) in enumerate(pairs):
+            heads[k, j], tails[k, j] = h, t
+    device = hidden.device
+    picked = hidden[torch.tensor([r[0] for r in rows], device=device)]
+    with autocast or _null():
+        logits = model.relation(picked, starts.to(device), ends.to(device), kinds.to(device), heads.to(device),
+                                tails.to(device))
+    probs = logits.float().softmax(-1).cpu()
+    labels = config.relation_labels
+    lexicon = set(getattr(config, "clitic_lexicon", None) or ())
+    for k, (_, d, w, spans, pairs) in enumerate(rows):
+        doc = docs[d]
+        for j, (h, t) in enumerate(pairs):
+            p = probs[k, j]
+            p_rel, label = p[1:].max(0) if len(labels) > 1 else (torch.tensor(0.0), torch.tensor(0))
+            key = (_raw(doc, w, spans[h], lexicon), _raw(doc, w, spans[t], lexicon),
+                   labels[int(label) + 1] if len(labels) > 1 else "")
+            doc.relations[key] = max(doc.relations.get(key, 0.0), float(p_rel))
+
+
+def _raw(doc: _Doc, w, span, lexicon) -> tuple[int, int, str]:
+    s, e, t = span
+    found = decode_entities(doc.text, [doc.offsets[s + w.start], doc.offsets[e - 1 + w.start]], [f"B-{t}", f"I-{t}"],
+                            lexicon=lexicon)[0]
+    return found["start"], found["end"], t
+
+
+def _finish(doc: _Doc, config, entity_threshold: float, relation_threshold: float) -> dict:
+    lexicon = set(getattr(config, "clitic_lexicon", None) or ())
+    tags = word_level(doc.tags, doc.word_starts)
+    entities = [e for e in decode_entities(doc.text, doc.offsets, tags, doc.scores, lexicon=lexicon)
+                if e["score"] >= entity_threshold]
+    index = {}
+    for i, e in enumerate(entities, start=1):
+        e["id"] = f"T{i}"
+        index[(e["start"], e["end"], e["type"])] = e
+    symmetric = config.symmetric_relations()
+    relations: dict = {}
+    for (head, tail, label), score in doc.relations.items():
+        if score < relation_threshold or not label:
+            continue
+        # a pair counts only if both spans, decoded in this window, are entities of the document
+        h, t = index.get(head), index.get(tail)
+        if h is None or t is None or not config.relation_allows(label, h["type"], t["type"]):
+            continue
+        key = (label, *sorted((h["id"], t["id"]))) if label in symmetric else (label, h["id"], t["id"])
+        if key not in relations or relations[key]["score"] < score:
+            relations[key] = {"type": label, "head": h["id"], "tail": t["id"], "score": score}
+    rels = sorted(relations.values(), key=lambda r: (int(r["head"][1:]), int(r["tail"][1:]), r["type"]))
+    for i, r in enumerate(rels, start=1):
+        r["id"] = f"R{i}"
+    return {"entities": entities, "relations": rels}
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class ArabicIEPipeline(Pipeline):
+    """`pipeline("arabic-ie", model=DIR, trust_remote_code=True)`: entities and relations per text.
+
+    Returns, for each input string, `{"text", "entities": [...], "relations": [...]}` with raw
+    character offsets; `entity_threshold`, `relation_threshold` and `max_length` are call arguments.
+    """
+
+    def _sanitize_parameters(self, entity_threshold=None, relation_threshold=None, max_length=None, **kwargs):
+        forward = {k: v for k, v in (("entity_threshold", entity_threshold),
+                                     ("relation_threshold", relation_threshold),
+                                     ("max_length", max_length)) if v is not None}
+        return {}, forward, {}
+
+    def preprocess(self, text: str):
+        if not isinstance(text, str):
+            raise TypeError(f"arabic-ie expects a string, got {type(text).__name__}")
+        return {"text": text}
+
+    def _forward(self, inputs, **kwargs):
+        texts = inputs["text"] if isinstance(inputs["text"], list) else [inputs["text"]]
+        return {"text": texts[0], **extract_documents(self.model, self.tokenizer, texts, **kwargs)[0]}
+
+    def postprocess(self, outputs):
+        return outputs
