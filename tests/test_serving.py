@@ -187,3 +187,15 @@ def test_multi_process_predict_shards_and_merges_in_input_order(overfit_export, 
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert multi.read_text(encoding="utf-8") == single.read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir() if "part" in p.name) == []
+
+
+@pytest.mark.gpu
+def test_gpu_bf16_gives_the_cpu_entities(overfit_export):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    folder, doc = overfit_export
+    cpu = Extractor.from_pretrained(folder, device="cpu")(doc.text)
+    gpu = Extractor.from_pretrained(folder, device="cuda", dtype="bf16")(doc.text)
+    assert spans(gpu) == spans(cpu)
