@@ -123,6 +123,7 @@ def run_bench(cfg: BenchConfig) -> Path:
         result["models"][name] = bench_model(cfg, folder, texts, configs, work, result["flop_ceiling"]["gflops"])
         result["models"][name]["note"] = note
         result["models"][name]["agreement_on_seeds"] = seed_agreement(folder, cfg.quick)
+        result["models"][name]["profile"] = torch_profile(folder, texts[:2 if cfg.quick else 8])
     result["memory_flatness"] = bench_flatness(cfg, work, texts)
     result["machine"]["loadavg_end"] = list(os.getloadavg())
     out = Path(cfg.out)
@@ -153,6 +154,32 @@ def seed_agreement(folder: Path, quick: bool = False) -> dict:
         if name != "torch":
             out[f"{name}_vs_torch_entity_f1"] = round(score(runs["torch"], preds).entities_strict.micro.f1, 4)
     return out
+
+
+def torch_profile(folder: Path, texts: list[str], top: int = 8) -> dict:
+    """Where the torch fp32 path spends its time: the operators with the most self CPU time.
+
+    Shows whether a missed speed target is compute (matrix multiplies) or overhead (tokenising,
+    decoding, Python) on this machine.
+    """
+    import time
+
+    from torch.profiler import ProfilerActivity, profile
+
+    from araie.extractor import Extractor
+
+    extractor = Extractor.from_pretrained(folder, device="cpu")
+    extractor(texts[:1])  # warm-up
+    start = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        extractor(texts)
+    wall = time.perf_counter() - start
+    events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    torch_seconds = sum(e.self_cpu_time_total for e in events) / 1e6
+    ops = [{"op": e.key, "self_seconds": round(e.self_cpu_time_total / 1e6, 3),
+            "share_of_wall": round(e.self_cpu_time_total / 1e6 / wall, 3), "calls": e.count} for e in events[:top]]
+    return {"documents": len(texts), "wall_seconds": round(wall, 3), "torch_ops_seconds": round(torch_seconds, 3),
+            "outside_torch_share": round(max(0.0, 1 - torch_seconds / wall), 3), "top_ops": ops}
 
 
 def bench_texts(n: int, quick: bool = False) -> list[str]:
@@ -518,6 +545,15 @@ def to_markdown(result: dict) -> str:
                       + ", ".join(
                           f"{k.replace('_entity_f1', '')} {v:.3f}" for k, v in agree.items() if k.endswith("_f1")),
                       ""]
+        prof = model.get("profile")
+        if prof:
+            lines += [f"Profile of the torch fp32 path (`torch.profiler`, {prof['documents']} documents, "
+                      f"{prof['wall_seconds']:.2f} s wall; {100 * prof['outside_torch_share']:.0f} % of the wall time "
+                      "outside torch operators: tokenising, windowing, decoding):", "",
+                      "| operator | self seconds | share of wall | calls |", "|---|---:|---:|---:|"]
+            lines += [f"| `{o['op']}` | {o['self_seconds']:.3f} | {100 * o['share_of_wall']:.1f} % | {o['calls']} |"
+                      for o in prof["top_ops"]]
+            lines.append("")
         lines += [prov, ""]
     fl = result["memory_flatness"]
     lines += ["## Memory flatness of predict", "",

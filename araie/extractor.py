@@ -71,7 +71,7 @@ class Extractor:
         if not (path / "config.json").exists():
             raise FileNotFoundError(f"{path}: no config.json; pass a folder written by `araie export` or `araie train`")
         device = resolve_device(device)
-        model = AraieForInformationExtraction.from_pretrained(path).to(device)
+        model = AraieForInformationExtraction.from_pretrained(path).to(device)  # SDPA attention by default
         tokenizer = AutoTokenizer.from_pretrained(path)
         if device.startswith("cuda") and dtype == "auto":
             dtype = "bf16"

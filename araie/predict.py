@@ -133,26 +133,33 @@ def write_record(doc: Document, out: IO[str], output_format: str) -> None:
     out.flush()
 
 
-def predict_sharded(args) -> int | None:
+def predict_sharded(args, timeout: float = 24 * 3600) -> int | None:
     """One process of a multi-process run: predict records `rank, rank + world, ...`, then merge.
 
-    Each process writes its share to `OUTPUT.partR-of-W` (resumable like a whole run); after a
-    barrier the main process interleaves the parts back into input order and removes them. Returns
-    the number of merged records on the main process, None elsewhere.
+    Rank and world size come from the environment that `accelerate launch` and `torchrun` set
+    (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`). Each process writes its share to `OUTPUT.partR-of-W`
+    (resumable like a whole run) and marks it done; the main process waits for every mark,
+    interleaves the parts back into input order and removes them. A file barrier needs no process
+    group, so the same code runs on CPUs and GPUs. Returns the merged count on rank 0, else None.
     """
-    import itertools
-
-    from accelerate import PartialState
+    import time
 
     from araie.extractor import Extractor
 
     if args.output == "-" or args.format != "jsonl":
         raise ValueError("a multi-process run needs --output FILE and --format jsonl (parts are merged by line)")
-    state = PartialState()
-    rank, world = state.process_index, state.num_processes
-    part = f"{args.output}.part{rank}-of-{world}"
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ["WORLD_SIZE"])
+    local = int(os.environ.get("LOCAL_RANK", rank))
+    parts = [f"{args.output}.part{r}-of-{world}" for r in range(world)]
+    part, done = parts[rank], parts[rank] + ".done"
+    if os.path.exists(done):
+        os.remove(done)
     skip = count_written(part, "jsonl") if args.resume else 0
-    device = str(state.device) if args.device == "auto" else args.device
+    device = args.device
+    if device == "auto":
+        import torch
+
+        device = f"cuda:{local % torch.cuda.device_count()}" if torch.cuda.is_available() else "cpu"
     extractor = Extractor.from_pretrained(args.model, device=device, dtype=args.dtype)
     shard = itertools.islice(read_inputs(args.input, args.input_format), rank, None, world)
     results = predict_stream(extractor, itertools.islice(shard, skip, None), batch_size=args.batch_size,
@@ -160,11 +167,29 @@ def predict_sharded(args) -> int | None:
     with open(part, "a" if skip else "w", encoding="utf-8") as out:
         for doc in results:
             write_record(doc, out, "jsonl")
-    state.wait_for_everyone()
-    if not state.is_main_process:
+    # the launch's identity, shared by its processes, tells this run's marks from a crashed run's
+    launch = ":".join(os.environ.get(k, "") for k in ("MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID"))
+    with open(done, "w", encoding="utf-8") as fh:
+        fh.write(launch)
+    if rank != 0:
         return None
-    parts = [f"{args.output}.part{r}-of-{world}" for r in range(world)]
-    return merge_parts(parts, args.output)
+    deadline = time.time() + timeout
+    while not all(_read(p + ".done") == launch for p in parts):
+        if time.time() > deadline:
+            raise TimeoutError(f"{args.output}: not every process finished its part within {timeout:.0f} s")
+        time.sleep(0.2)
+    n = merge_parts(parts, args.output)
+    for p in parts:
+        os.remove(p + ".done")
+    return n
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
 
 
 def merge_parts(parts: list[str], output: str) -> int:

@@ -120,14 +120,16 @@ def _score_relations(model, hidden, docs, jobs, window_spans, autocast) -> None:
         return
     n_spans = max(len(r[3]) for r in rows)
     n_pairs = max(len(r[4]) for r in rows)
-    shape = (len(rows), n_spans)
-    starts, ends, kinds = (torch.zeros(shape, dtype=torch.long) for _ in range(3))
-    heads, tails = (torch.zeros((len(rows), n_pairs), dtype=torch.long) for _ in range(2))
-    for k, (_, _, _, spans, pairs) in enumerate(rows):
-        for j, (s, e, t) in enumerate(spans):
-            starts[k, j], ends[k, j], kinds[k, j] = s + 1, e + 1, types.index(t) if t in types else 0
-        for j, (h, t) in enumerate(pairs):
-            heads[k, j], tails[k, j] = h, t
+    type_id = {t: i for i, t in enumerate(types)}
+
+    def padded(values: list[list[int]], width: int) -> torch.Tensor:  # one tensor from lists, not per element
+        return torch.tensor([v + [0] * (width - len(v)) for v in values], dtype=torch.long)
+
+    starts = padded([[s + 1 for s, _, _ in r[3]] for r in rows], n_spans)
+    ends = padded([[e + 1 for _, e, _ in r[3]] for r in rows], n_spans)
+    kinds = padded([[type_id.get(t, 0) for _, _, t in r[3]] for r in rows], n_spans)
+    heads = padded([[h for h, _ in r[4]] for r in rows], n_pairs)
+    tails = padded([[t for _, t in r[4]] for r in rows], n_pairs)
     device = hidden.device
     picked = hidden[torch.tensor([r[0] for r in rows], device=device)]
     with autocast or _null():
@@ -136,14 +138,15 @@ def _score_relations(model, hidden, docs, jobs, window_spans, autocast) -> None:
     probs = logits.float().softmax(-1).cpu()
     labels = config.relation_labels
     lexicon = set(getattr(config, "clitic_lexicon", None) or ())
+    if len(labels) < 2:
+        return
+    best_p, best_label = (x.tolist() for x in probs[:, :, 1:].max(-1))
     for k, (_, d, w, spans, pairs) in enumerate(rows):
         doc = docs[d]
+        raw = [_raw(doc, w, span, lexicon) for span in spans]
         for j, (h, t) in enumerate(pairs):
-            p = probs[k, j]
-            p_rel, label = p[1:].max(0) if len(labels) > 1 else (torch.tensor(0.0), torch.tensor(0))
-            key = (_raw(doc, w, spans[h], lexicon), _raw(doc, w, spans[t], lexicon),
-                   labels[int(label) + 1] if len(labels) > 1 else "")
-            doc.relations[key] = max(doc.relations.get(key, 0.0), float(p_rel))
+            key = (raw[h], raw[t], labels[best_label[k][j] + 1])
+            doc.relations[key] = max(doc.relations.get(key, 0.0), best_p[k][j])
 
 
 def _raw(doc: _Doc, w, span, lexicon) -> tuple[int, int, str]:

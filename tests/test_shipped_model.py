@@ -53,3 +53,10 @@ def test_seed_entities_that_the_shipped_tokenizer_cannot_reproduce(seed_docs):
 
 
 EXPECTED_UNREPRODUCED = 19
+
+
+def test_shipped_remote_code_is_the_current_code():
+    from araie.export import HF_DIR, HF_FILES
+
+    stale = [name for name in HF_FILES if (MODEL / name).read_bytes() != (HF_DIR / name).read_bytes()]
+    assert stale == [], f"model/ ships old copies of {stale}: re-run `make export` (the weights do not change)"

@@ -81,6 +81,7 @@ class AraieForInformationExtraction(AraiePreTrainedModel):
     def __init__(self, config: AraieConfig):
         super().__init__(config)
         encoder_config = config.encoder_config()
+        # the wrapper's attention choice (from_pretrained sets SDPA unless told otherwise) reaches the encoder
         encoder_config._attn_implementation = getattr(config, "_attn_implementation", None) or "eager"
         try:
             self.bert = AutoModel.from_config(encoder_config, add_pooling_layer=False)

@@ -1,15 +1,7 @@
-"""Proclitics before the article: where an Arabic word may be split so a span can start after them.
+"""Proclitics in corpora that label whole words: move them out of entity spans (`araie convert --strip-clitics`).
 
-Arabic writes conjunctions (و ف), prepositions (ب ك ل) and their stacks (وب، فل ...) glued to the next
-word. The guidelines leave them outside entity spans (`بالجيش السوري` -> `الجيش السوري`), so the
-tokens the model tags must be able to start after them. Only the clitic + article forms are split by
-rule, because they are unambiguous enough: `[وف]?[بكل]?ال...` and `[وف]?لل...` (ل before the article
-drops the alef: `للجيش` = ل + لجيش, and the guidelines start that span at the second ل). A clitic
-on a bare noun (`لحلب`, `وحلفاؤها`) is left to the subword tokenizer: splitting every initial و or ل
-would break far more words (وزير، لبنان) than it frees.
-
-Words that only look like clitic + article (`والي` governor, `بالغة` considerable, `والد` father,
-`فالح` a name) are protected by prefix; the list is configurable and saved with the model.
+The splitting rule itself (`clitic_split_point`, the protected words) lives in `araie/hf/text_araie.py`,
+whose docstring explains it, because exported models apply it when they tokenise.
 """
 
 from __future__ import annotations
