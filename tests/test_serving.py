@@ -199,3 +199,33 @@ def test_gpu_bf16_gives_the_cpu_entities(overfit_export):
     cpu = Extractor.from_pretrained(folder, device="cpu")(doc.text)
     gpu = Extractor.from_pretrained(folder, device="cuda", dtype="bf16")(doc.text)
     assert spans(gpu) == spans(cpu)
+
+
+CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+                 if os.path.exists(p)), None)
+
+
+def _screenshot(page: Path, png: Path, tmp_path: Path) -> tuple[int, int]:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", "--window-size=900,700"]
+    subprocess.run([CHROMIUM, *flags, page.as_uri()], capture_output=True, timeout=120)
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+def test_html_output_renders_in_a_real_headless_browser(overfit_export, tmp_path):
+    folder, doc = overfit_export
+    src = tmp_path / "in.txt"
+    src.write_text(doc.text.replace("\n", " ") + "\n", encoding="utf-8")
+    page = tmp_path / "out.html"
+    assert main(["predict", "--model", str(folder), "--input", str(src), "--output", str(page),
+                 "--format", "html"]) == 0
+    blank = tmp_path / "blank.html"
+    blank.write_text('<!DOCTYPE html><html dir="rtl"><body></body></html>', encoding="utf-8")
+    assert _screenshot(page, tmp_path / "page.png", tmp_path) == (900, 700)
+    _screenshot(blank, tmp_path / "blank.png", tmp_path)
+    # the rendered Arabic text, coloured marks and table make a far larger image than an empty page
+    assert (tmp_path / "page.png").stat().st_size > 5 * (tmp_path / "blank.png").stat().st_size
