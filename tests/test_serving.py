@@ -158,13 +158,19 @@ class _Marks(HTMLParser):
             self.marks[-1][1] += data
 
 
-def test_html_output_renders_right_to_left_with_every_entity(overfit_export, tmp_path):
+def _predict_html(overfit_export, tmp_path: Path) -> Path:
+    """`araie predict --format html` on the overfit document (as one line); the page's path."""
     folder, doc = overfit_export
-    src = tmp_path / "in.txt"
+    src, page = tmp_path / "in.txt", tmp_path / "out.html"
     src.write_text(doc.text.replace("\n", " ") + "\n", encoding="utf-8")
-    out = tmp_path / "out.html"
-    assert main(["predict", "--model", str(folder), "--input", str(src), "--output", str(out),
+    assert main(["predict", "--model", str(folder), "--input", str(src), "--output", str(page),
                  "--format", "html"]) == 0
+    return page
+
+
+def test_html_output_renders_right_to_left_with_every_entity(overfit_export, tmp_path):
+    _, doc = overfit_export
+    out = _predict_html(overfit_export, tmp_path)
     parser = _Marks()
     parser.feed(out.read_text(encoding="utf-8"))
     assert parser.dir == "rtl"
@@ -217,12 +223,7 @@ def _screenshot(page: Path, png: Path, tmp_path: Path) -> tuple[int, int]:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 def test_html_output_renders_in_a_real_headless_browser(overfit_export, tmp_path):
-    folder, doc = overfit_export
-    src = tmp_path / "in.txt"
-    src.write_text(doc.text.replace("\n", " ") + "\n", encoding="utf-8")
-    page = tmp_path / "out.html"
-    assert main(["predict", "--model", str(folder), "--input", str(src), "--output", str(page),
-                 "--format", "html"]) == 0
+    page = _predict_html(overfit_export, tmp_path)
     blank = tmp_path / "blank.html"
     blank.write_text('<!DOCTYPE html><html dir="rtl"><body></body></html>', encoding="utf-8")
     assert _screenshot(page, tmp_path / "page.png", tmp_path) == (900, 700)
