@@ -16,13 +16,16 @@ import itertools
 import json
 import logging
 import os
-import platform
 import shlex
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from araie.bench_report import flop_ceiling, machine_info, non_embedding_params, to_markdown, workload_flops
+from araie.bench_worker import run_worker
+from araie.extractor import Extractor, cpu_has_bf16
 
 log = logging.getLogger("araie.bench")  # not __name__: that is __main__ under `python -m`
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +37,7 @@ CONFIGS = {  # name -> what it measures; the first is the baseline
     "araie_onnx_int8": "araie predict, onnxruntime dynamic int8 (onnx/model.int8.onnx)",
 }
 GPU_CONFIG = ("araie_cuda_bf16", "araie predict, CUDA bf16 autocast, batch_size=64")
+CPU_BF16_CONFIG = ("araie_torch_bf16", "araie predict, torch bf16 autocast on CPU (`--dtype bf16`; AVX512-BF16/AMX)")
 BASE_SHAPE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,
               "vocab_size": 64000}
 COMPACT_SHAPE = {"hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 1024,
@@ -112,6 +116,13 @@ def run_bench(cfg: BenchConfig) -> Path:
         timespec="seconds"), "machine": machine_info(), "flop_formula": FLOP_FORMULA, "models": {}}
     result["flop_ceiling"] = flop_ceiling(256 if cfg.quick else 2048, 0.2 if cfg.quick else 2.0)
     configs = dict(CONFIGS)
+    ceilings = {"float32": result["flop_ceiling"]["gflops"]}
+    if cpu_has_bf16():
+        configs[CPU_BF16_CONFIG[0]] = CPU_BF16_CONFIG[1]
+        result["flop_ceiling_bf16"] = flop_ceiling(256 if cfg.quick else 2048, 0.2 if cfg.quick else 2.0, "bfloat16")
+        ceilings["bfloat16"] = result["flop_ceiling_bf16"]["gflops"]
+    else:
+        result["cpu_bf16"] = "skipped: this CPU has neither AVX512-BF16 nor AMX (bf16 would run slower than fp32)"
     if torch.cuda.is_available():
         configs[GPU_CONFIG[0]] = GPU_CONFIG[1]
     else:
@@ -120,7 +131,7 @@ def run_bench(cfg: BenchConfig) -> Path:
         if folder is None:
             result["models"][name] = {"skipped": note}
             continue
-        result["models"][name] = bench_model(cfg, folder, texts, configs, work, result["flop_ceiling"]["gflops"])
+        result["models"][name] = bench_model(cfg, folder, texts, configs, work, ceilings)
         result["models"][name]["note"] = note
         result["models"][name]["agreement_on_seeds"] = seed_agreement(folder, cfg.quick)
         result["models"][name]["profile"] = torch_profile(folder, texts[:2 if cfg.quick else 8])
@@ -134,10 +145,9 @@ def run_bench(cfg: BenchConfig) -> Path:
 
 
 def seed_agreement(folder: Path, quick: bool = False) -> dict:
-    """Entity-level agreement of the ONNX backends with torch fp32 on the seed articles (strict F1,
-    torch as reference), and each backend's strict entity F1 against the gold annotation."""
+    """Entity-level agreement of the ONNX backends and CPU bf16 with torch fp32 on the seed articles
+    (strict F1, torch as reference), and each backend's strict entity F1 against the gold annotation."""
     from araie.evaluate import score
-    from araie.extractor import Extractor
     from araie.records import Document, read_jsonl
 
     seeds = ROOT / "annotations" / "docs" / "seeds.jsonl"
@@ -145,6 +155,8 @@ def seed_agreement(folder: Path, quick: bool = False) -> dict:
     gold = list(read_jsonl(source))
     bare = [Document(d.id, d.text) for d in gold]
     runs = {"torch": Extractor.from_pretrained(folder, device="cpu")(bare)}
+    if cpu_has_bf16():
+        runs["torch_bf16"] = Extractor.from_pretrained(folder, device="cpu", dtype="bf16")(bare)
     for name, file in (("onnx", "model.onnx"), ("onnx_int8", "model.int8.onnx")):
         if (folder / "onnx" / file).exists():
             runs[name] = Extractor.from_pretrained(folder, backend="onnx", onnx_file=file)(bare)
@@ -162,11 +174,8 @@ def torch_profile(folder: Path, texts: list[str], top: int = 8) -> dict:
     Shows whether a missed speed target is compute (matrix multiplies) or overhead (tokenising,
     decoding, Python) on this machine.
     """
-    import time
 
     from torch.profiler import ProfilerActivity, profile
-
-    from araie.extractor import Extractor
 
     extractor = Extractor.from_pretrained(folder, device="cpu")
     extractor(texts[:1])  # warm-up
@@ -270,8 +279,12 @@ def build_random_checkpoint(folder: Path, tokenizer, shape: dict, window_length:
 
 
 def bench_model(cfg: BenchConfig, folder: Path, texts: list[str], configs: dict[str, str], work: Path,
-                ceiling: float) -> dict:
-    """Every configuration on one model; rates and ratios against the first (baseline) configuration."""
+                ceilings: dict[str, float]) -> dict:
+    """Every configuration on one model; rates and ratios against the first (baseline) configuration.
+
+    `ceilings` maps a matmul dtype to this CPU's measured GFLOP/s; a bf16 row is set against the
+    bf16 ceiling, every other CPU row against the fp32 one.
+    """
     from transformers import AutoTokenizer
 
     from araie.hf.configuration_araie import AraieConfig
@@ -289,7 +302,8 @@ def bench_model(cfg: BenchConfig, folder: Path, texts: list[str], configs: dict[
         work_flops = flops["sentences" if name.startswith("hf_") else "windows"]
         r.update(what=what, docs_per_s=len(texts) / r["seconds"], words_per_s=words / r["seconds"],
                  tokens_per_s=tokens / r["seconds"], gflops=work_flops / r["seconds"] / 1e9)
-        r["ceiling_share"] = None if "cuda" in name else r["gflops"] / ceiling  # the ceiling is the CPU's
+        ceiling = ceilings.get("bfloat16" if name.endswith("bf16") else "float32")
+        r["ceiling_share"] = None if "cuda" in name or not ceiling else r["gflops"] / ceiling  # CPU ceilings
         out["configs"][name] = r
     base = out["configs"][next(iter(configs))]
     for r in out["configs"].values():
@@ -337,240 +351,6 @@ def run_config(spec: dict, in_process: bool) -> dict:
 
 def _method(r: dict, scope: str) -> str:
     return f"{'kernel high-water mark (VmHWM)' if r['hwm'] else 'RSS after the run (no /proc)'} {scope}"
-
-
-# --- the worker: one configuration in this process ------------------------------------------
-
-def run_worker(spec: dict) -> dict:
-    """Load and warm up, then time one pass over all texts; RSS peaks of loading and of predicting.
-
-    Peaks are the kernel's high-water mark of this process (`VmHWM`), reset after loading through
-    `/proc/self/clear_refs` so the predict peak is exact even in-process. Not `ru_maxrss`: Linux
-    carries the parent's high-water mark into a child across fork and exec. Without `/proc` the
-    RSS after the run stands in (a lower bound, flagged by `hwm: false`).
-    """
-    import psutil
-
-    texts = json.loads(Path(spec["texts"]).read_text(encoding="utf-8"))
-    start = time.perf_counter()
-    run = _runner(spec["kind"], Path(spec["folder"]), spec["batch_size"], texts, spec.get("n_docs"))
-    run(True)  # first calls allocate arenas, build ORT kernels and fill caches; not part of throughput
-    load_seconds = time.perf_counter() - start
-    loaded, load_peak = psutil.Process().memory_info().rss / 2**20, _vm_hwm()
-    reset = _reset_hwm()
-    start = time.perf_counter()
-    entities = run(False)
-    seconds = time.perf_counter() - start
-    predict_peak = _vm_hwm() if reset else None
-    return {"kind": spec["kind"], "seconds": seconds, "load_seconds": load_seconds, "entities": entities,
-            "rss_loaded_mb": loaded, "load_peak_rss_mb": load_peak or loaded, "hwm": predict_peak is not None,
-            "predict_peak_rss_mb": predict_peak or psutil.Process().memory_info().rss / 2**20}
-
-
-def _vm_hwm() -> float | None:
-    """This process's peak RSS in MiB since exec or the last reset (`VmHWM`), or None without /proc."""
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")), None)
-
-
-def _reset_hwm() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")  # 5: reset the peak RSS to the current RSS (Linux >= 4.0)
-        return True
-    except OSError:
-        return False
-
-
-def _runner(kind: str, folder: Path, batch_size: int, texts: list[str], n_docs: int | None):
-    """A function `run(warm_up: bool) -> entities found` for one configuration."""
-    from araie.records import Document
-
-    if kind.startswith("hf_"):
-        from transformers import pipeline
-
-        from araie.hf.text_araie import sentence_spans
-
-        pipe = pipeline("token-classification", model=str(folder), aggregation_strategy="simple", device="cpu")
-        sentences = [t[s:e].strip() for t in texts for s, e in sentence_spans(t) if t[s:e].strip()]
-        limit = min(pipe.tokenizer.model_max_length, pipe.model.config.max_position_embeddings) - 2
-        longest = max(len(pipe.tokenizer(s, add_special_tokens=False, verbose=False)["input_ids"]) for s in sentences)
-        # only a sentence longer than the model's positions needs stride chunking (which costs time per call)
-        kw = {"stride": 32} if longest > limit else {}
-        if kind == "hf_sentence":
-            return lambda warm: sum(len(pipe(s, **kw)) for s in sentences[:2 if warm else None])
-        return lambda warm: sum(len(x) for x in pipe(sentences[:2 if warm else None], batch_size=batch_size, **kw))
-    from araie.extractor import Extractor
-    from araie.predict import predict_stream
-
-    options = {"araie_torch": {"device": "cpu"}, "stream": {"device": "cpu"}, "araie_onnx": {"backend": "onnx"},
-               "araie_onnx_int8": {"backend": "onnx", "onnx_file": "model.int8.onnx"},
-               "araie_cuda_bf16": {"device": "cuda", "dtype": "bf16"}}[kind]
-    ie = Extractor.from_pretrained(folder, **options)
-    batch_size = 64 if kind == "araie_cuda_bf16" else batch_size
-
-    def docs(n: int):  # generated lazily: the input itself must not sit in memory
-        return (Document(str(i), texts[i % len(texts)]) for i in range(n))
-
-    if kind == "stream":
-        return lambda warm: sum(len(d.entities) for d in ie.stream(docs(1 if warm else n_docs), batch_size))
-    return lambda warm: sum(len(d.entities) for d in predict_stream(ie, docs(1 if warm else len(texts)), batch_size))
-
-
-# --- machine, FLOPs ------------------------------------------------------------------------------
-
-def machine_info() -> dict:
-    """CPU model, cores, memory and library versions, and the load average (other jobs skew timings)."""
-    import onnxruntime
-    import psutil
-    import torch
-    import transformers
-
-    cpu = platform.processor() or "unknown"
-    if Path("/proc/cpuinfo").exists():
-        names = [ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                 if ln.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return {"cpu": cpu, "logical_cores": os.cpu_count(), "physical_cores": psutil.cpu_count(logical=False),
-            "memory_gb": psutil.virtual_memory().total / 1e9, "platform": platform.platform(),
-            "python": platform.python_version(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__,
-            "onnxruntime_threads": os.cpu_count(), "cuda": torch.cuda.is_available(),
-            "loadavg_start": list(os.getloadavg())}
-
-
-def flop_ceiling(n: int, seconds: float) -> dict:
-    """fp32 GFLOP/s of repeated n x n torch matmuls (2 n^3 FLOPs each) on all torch threads."""
-    import torch
-
-    a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
-    torch.mm(a, b, out=c)
-    reps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        torch.mm(a, b, out=c)
-        reps += 1
-    elapsed = time.perf_counter() - start
-    return {"gflops": 2 * n**3 * reps / elapsed / 1e9, "matmul": f"{n}x{n} fp32, {reps} reps",
-            "threads": torch.get_num_threads()}
-
-
-def non_embedding_params(config) -> int:
-    """Encoder layers (Q, K, V, O, two FFN matrices, biases, two LayerNorms) plus the token head."""
-    d, i = config.hidden_size, config.intermediate_size
-    layer = 4 * d * d + 4 * d + 2 * d * i + i + d + 4 * d
-    return config.num_hidden_layers * layer + d * config.num_labels + config.num_labels
-
-
-def workload_flops(config, tokenizer, texts: list[str]) -> dict:
-    """FLOPs of araie's windows and of the stock pipeline's sentences for `texts` (see FLOP_FORMULA)."""
-    from araie.hf.pipeline_araie import _prepare
-    from araie.hf.text_araie import sentence_spans
-
-    n, d, layers = non_embedding_params(config), config.hidden_size, config.num_hidden_layers
-
-    def flops(length: int) -> int:
-        return 2 * n * length + 4 * layers * d * length**2
-
-    windows = []
-    for t in texts:  # the same windowing call as extract_documents
-        windows += [w.end - w.start + 2 for w in _prepare(t, tokenizer, config.window_length - 2,
-                                                         min(config.overlap, config.window_length // 4))[1]]
-    sentences = [len(tokenizer(t[s:e].strip(), verbose=False)["input_ids"])
-                 for t in texts for s, e in sentence_spans(t) if t[s:e].strip()]
-    return {"windows": sum(map(flops, windows)), "sentences": sum(map(flops, sentences)),
-            "n_windows": len(windows), "mean_window_tokens": sum(windows) / max(len(windows), 1),
-            "n_sentences": len(sentences), "mean_sentence_tokens": sum(sentences) / max(len(sentences), 1)}
-
-
-# --- report --------------------------------------------------------------------------------------
-
-def to_markdown(result: dict) -> str:
-    """bench.md: every table followed by the command, machine and date that produced it."""
-    m, cfg = result["machine"], result["config"]
-    made = f"`{cfg['make_target']}` → " if cfg["make_target"] else ""
-    prov = (f"<sub>{made}`{cfg['command']}` · {m['cpu']}, {m['logical_cores']} cores · torch {m['torch']} · "
-            f"{result['date']}</sub>")
-    busy = max(m["loadavg_start"][0], m["loadavg_end"][0]) > 0.5 * m["logical_cores"]
-    lines = ["# araie benchmark", "",
-             f"Command: {made}`{cfg['command']}`",
-             f"Date: {result['date']}",
-             f"Machine: {m['cpu']}, {m['logical_cores']} logical / {m['physical_cores']} physical cores, "
-             f"{m['memory_gb']:.0f} GB; {m['platform']}; Python {m['python']}, torch {m['torch']} "
-             f"({m['torch_threads']} threads), transformers {m['transformers']}, onnxruntime {m['onnxruntime']} "
-             f"({m['onnxruntime_threads']} intra-op threads)",
-             f"Load average (1 min) at start / end: {m['loadavg_start'][0]:.2f} / {m['loadavg_end'][0]:.2f}"
-             + (" — **the machine was busy: timings are skewed**" if busy else ""), ""]
-    if cfg["quick"]:
-        lines += ["**Quick run (`--quick`): tiny model and few documents; not a measurement.**", ""]
-    c = result["flop_ceiling"]
-    lines += ["## FLOP ceiling", "", f"fp32 matmul ({c['matmul']}, {c['threads']} torch threads): "
-              f"**{c['gflops']:.1f} GFLOP/s**. {result['flop_formula']}.", "", prov, ""]
-    for name, model in result["models"].items():
-        lines += [f"## Model: {name}", ""]
-        if "skipped" in model:
-            lines += [model["skipped"], ""]
-            continue
-        f = model["flops"]
-        lines += [f"{model['note']}. {model['documents']} documents, {model['words']} words, "
-                  f"{model['subword_tokens']} subword tokens; {model['non_embedding_params'] / 1e6:.1f} M "
-                  f"non-embedding parameters; araie runs {f['n_windows']} windows (mean {f['mean_window_tokens']:.0f}"
-                  f" tokens), the stock pipeline {f['n_sentences']} sentences (mean "
-                  f"{f['mean_sentence_tokens']:.0f} tokens).", "",
-                  "| configuration | docs/s | words/s | subword tokens/s | speed × baseline | peak RSS MB "
-                  "| RSS × baseline | peak RSS predicting MB | GFLOP/s | % of ceiling |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for key, r in model["configs"].items():
-            lines.append(f"| `{key}` | {r['docs_per_s']:.2f} | {r['words_per_s']:.0f} | {r['tokens_per_s']:.0f} | "
-                         f"{r['speedup_vs_baseline']:.2f} | {r['peak_rss_mb']:.0f} | {r['peak_rss_vs_baseline']:.2f}"
-                         f" | {r['predict_peak_rss_mb']:.0f} | {r['gflops']:.1f} | "
-                         f"{_percent(r['ceiling_share'])} |")
-        base = model["configs"].get("hf_sentence")
-        ceiling = result["flop_ceiling"]["gflops"]
-        if base and base.get("gflops"):
-            bound = ceiling / base["gflops"]
-            lines += ["", f"An fp32 path running at the measured ceiling would be at most {bound:.2f}x "
-                      f"the baseline here (ceiling {ceiling:.0f} GFLOP/s / baseline {base['gflops']:.1f} GFLOP/s, the "
-                      "same FLOPs per token assumed): the ratio a path can reach depends on how well the baseline "
-                      "already uses this machine. The ceiling is torch's own fp32 matmul rate; onnxruntime's GEMM "
-                      "can exceed it, hence shares above 100 % for the ONNX rows."]
-        lines += [""] + [f"- `{k}`: {r['what']}" for k, r in model["configs"].items()]
-        lines += [f"- peak RSS: {next(iter(model['configs'].values()))['rss_method']}; peak RSS predicting: the "
-                  "same mark, reset after loading and warm-up", ""]
-        agree = model.get("agreement_on_seeds")
-        if agree:
-            lines += [f"Entity-level agreement on the {agree['documents']} documents of `{agree['source']}` "
-                      "(strict F1; torch fp32 as the reference, and each backend against the gold annotation): "
-                      + ", ".join(
-                          f"{k.replace('_entity_f1', '')} {v:.3f}" for k, v in agree.items() if k.endswith("_f1")),
-                      ""]
-        prof = model.get("profile")
-        if prof:
-            lines += [f"Profile of the torch fp32 path (`torch.profiler`, {prof['documents']} documents, "
-                      f"{prof['wall_seconds']:.2f} s wall; {100 * prof['outside_torch_share']:.0f} % of the wall time "
-                      "outside torch operators: tokenising, windowing, decoding):", "",
-                      "| operator | self seconds | share of wall | calls |", "|---|---:|---:|---:|"]
-            lines += [f"| `{o['op']}` | {o['self_seconds']:.3f} | {100 * o['share_of_wall']:.1f} % | {o['calls']} |"
-                      for o in prof["top_ops"]]
-            lines.append("")
-        lines += [prov, ""]
-    fl = result["memory_flatness"]
-    lines += ["## Memory flatness of predict", "",
-              f"`Extractor.stream` (batch {fl['batch_size']}, buffer {fl['buffer_docs']} documents) over N and "
-              f"{fl['factor']} N documents with `{fl['folder']}`:", "",
-              "| documents | seconds | RSS after load MB | peak RSS predicting MB | process peak RSS MB |",
-              "|---:|---:|---:|---:|---:|"]
-    lines += [f"| {n} | {r['seconds']:.1f} | {r['rss_loaded_mb']:.0f} | {r['predict_peak_rss_mb']:.0f} | "
-              f"{r['peak_rss_mb']:.0f} |" for n, r in fl["runs"].items()]
-    lines += ["", f"Peak RSS while predicting, {fl['factor']} N / N: **{fl['peak_ratio']:.3f}** "
-              f"({fl['peak_delta_mb']:+.0f} MB).", "", prov, "", "## GPU", "",
-              result.get("gpu", "bf16 autocast, batch 64: the `araie_cuda_bf16` rows above."), ""]
-    return "\n".join(lines)
-
-
-def _percent(share: float | None) -> str:
-    return "n/a" if share is None else f"{100 * share:.1f}"
 
 
 if __name__ == "__main__":  # `python -m araie.bench ARGS` is `araie bench ARGS`

@@ -25,6 +25,15 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX), so `--dtype bf16` pays on CPU."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
+
+
 class Extractor:
     """Entities and relations of Arabic texts, batched over documents, windowed, never truncated.
 
@@ -45,7 +54,9 @@ class Extractor:
                         backend: str = "torch", onnx_file: str = "model.onnx") -> Extractor:
         """Load an exported folder (or a training checkpoint) onto `device` (`auto`, `cpu`, `cuda`, `cuda:1`).
 
-        `dtype` `bf16`/`fp16` runs the encoder under autocast on CUDA; on CPU inference stays fp32.
+        `dtype` `bf16` runs the model under bf16 autocast, on CUDA (the default there) or on a CPU
+        with bf16 instructions (AVX512-BF16 or AMX: several times the fp32 matmul rate; opt-in, as
+        CPUs without them run bf16 slower than fp32, see `cpu_has_bf16`); `fp16` is CUDA only.
         `backend="onnx"` runs the encoder and token head of `DIR/onnx/<onnx_file>` (`model.onnx` or
         `model.int8.onnx`, written by `araie export --onnx [--int8]`) in onnxruntime on CPU.
         """
@@ -75,6 +86,8 @@ class Extractor:
         tokenizer = AutoTokenizer.from_pretrained(path)
         if device.startswith("cuda") and dtype == "auto":
             dtype = "bf16"
+        if device == "cpu" and DTYPES[dtype] == "float16":
+            raise ValueError("dtype 'fp16' needs CUDA; on CPU use 'bf16' (fast with AVX512-BF16 or AMX) or 'fp32'")
         return cls(model, tokenizer, DTYPES[dtype])
 
     @property

@@ -62,7 +62,8 @@ def extract_documents(model, tokenizer, texts: list[str], batch_size: int = 16, 
         batch_size: windows per forward pass; windows of all texts are sorted by length first.
         max_length: subwords per window (default: the config's `window_length`).
         entity_threshold / relation_threshold: minimum scores (default: the config's).
-        dtype: autocast dtype on CUDA (`torch.bfloat16` or `torch.float16`), or None for fp32.
+        dtype: autocast dtype (`torch.bfloat16` on CUDA or on a CPU with bf16 instructions,
+            `torch.float16` on CUDA), or None for fp32.
     """
     config = model.config
     max_length = max_length or config.window_length
@@ -90,7 +91,7 @@ def _run_batch(model, tokenizer, docs, jobs, id2label, device, dtype) -> None:
     attention = (input_ids != tokenizer.pad_token_id).long()
     attention[:, 0] = 1
     input_ids, attention = input_ids.to(device), attention.to(device)
-    autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None and device.type == "cuda" else None
+    autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None else None
     with autocast or _null():
         out = model(input_ids=input_ids, attention_mask=attention, return_hidden=True)
     probs, best = out.logits.float().softmax(-1).max(-1)

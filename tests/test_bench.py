@@ -9,8 +9,9 @@ import pytest
 pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install -e '.[onnx]')")
 pytest.importorskip("psutil", reason="psutil is not installed")
 
-from araie.bench import CONFIGS, non_embedding_params, run_config  # noqa: E402
+from araie.bench import CONFIGS, CPU_BF16_CONFIG, non_embedding_params, run_config  # noqa: E402
 from araie.cli import main  # noqa: E402
+from araie.extractor import cpu_has_bf16  # noqa: E402
 
 RATES = ("docs_per_s", "words_per_s", "tokens_per_s", "peak_rss_mb", "predict_peak_rss_mb", "rss_loaded_mb", "seconds",
          "gflops")
@@ -29,7 +30,14 @@ def test_quick_bench_writes_json_and_markdown_with_positive_numbers(quick_bench)
     assert report["machine"]["logical_cores"] > 0 and report["machine"]["torch"] and report["machine"]["cpu"]
     assert report["flop_ceiling"]["gflops"] > 0
     model = report["models"]["tiny"]
-    assert list(model["configs"]) == list(CONFIGS)
+    bf16 = [CPU_BF16_CONFIG[0]] if cpu_has_bf16() else []
+    assert list(model["configs"]) == [*CONFIGS, *bf16]
+    if bf16:  # the bf16 row is set against its own (bf16) matmul ceiling, and agreement with fp32 is reported
+        share = model["configs"][bf16[0]]["gflops"] / report["flop_ceiling_bf16"]["gflops"]
+        assert model["configs"][bf16[0]]["ceiling_share"] == pytest.approx(share)
+        assert 0 <= model["agreement_on_seeds"]["torch_bf16_vs_torch_entity_f1"] <= 1
+    else:
+        assert "neither AVX512-BF16 nor AMX" in report["cpu_bf16"]
     for name, r in model["configs"].items():
         assert all(r[key] > 0 for key in RATES), (name, r)
         assert r["entities"] > 0

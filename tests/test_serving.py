@@ -195,6 +195,23 @@ def test_multi_process_predict_shards_and_merges_in_input_order(overfit_export, 
     assert sorted(p.name for p in tmp_path.iterdir() if "part" in p.name) == []
 
 
+def test_cpu_bf16_autocast_gives_the_fp32_entities_and_relations(overfit_export):
+    # bf16 on CPU is opt-in (`--dtype bf16`): it runs anywhere, and fast where AVX512-BF16 or AMX exist
+    folder, doc = overfit_export
+    fp32 = Extractor.from_pretrained(folder, device="cpu")(doc.text)
+    bf16 = Extractor.from_pretrained(folder, device="cpu", dtype="bf16")
+    assert bf16.dtype == "bfloat16"
+    out = bf16(doc.text)
+    assert spans(out) == spans(fp32) == spans(doc)
+    assert [(r.type, r.head, r.tail) for r in out.relations] == [(r.type, r.head, r.tail) for r in fp32.relations]
+
+
+def test_fp16_on_cpu_is_refused_with_the_alternative(overfit_export):
+    folder, _ = overfit_export
+    with pytest.raises(ValueError, match="'fp16' needs CUDA; on CPU use 'bf16'"):
+        Extractor.from_pretrained(folder, device="cpu", dtype="fp16")
+
+
 @pytest.mark.gpu
 def test_gpu_bf16_gives_the_cpu_entities(overfit_export):
     import torch
