@@ -56,7 +56,7 @@ def non_embedding_params(config) -> int:
 def workload_flops(config, tokenizer, texts: list[str]) -> dict:
     """FLOPs of araie's windows and of the stock pipeline's sentences for `texts` (see FLOP_FORMULA)."""
     from araie.hf.pipeline_araie import _prepare
-    from araie.hf.text_araie import sentence_spans
+    from araie.hf.windows_araie import sentence_spans
 
     n, d, layers = non_embedding_params(config), config.hidden_size, config.num_hidden_layers
 

@@ -60,7 +60,7 @@ def _runner(kind: str, folder: Path, batch_size: int, texts: list[str], n_docs: 
     if kind.startswith("hf_"):
         from transformers import pipeline
 
-        from araie.hf.text_araie import sentence_spans
+        from araie.hf.windows_araie import sentence_spans
 
         pipe = pipeline("token-classification", model=str(folder), aggregation_strategy="simple", device="cpu")
         sentences = [t[s:e].strip() for t in texts for s, e in sentence_spans(t) if t[s:e].strip()]

@@ -19,7 +19,7 @@ from araie.hf.modeling_araie import AraieForInformationExtraction
 log = logging.getLogger(__name__)
 HF_DIR = Path(__file__).resolve().parent / "hf"
 HF_FILES = ("configuration_araie.py", "modeling_araie.py", "pipeline_araie.py", "text_araie.py",
-            "tokenization_araie.py")
+            "windows_araie.py", "tokenization_araie.py")
 SAMPLE_TEXTS = (
     "قال الجيش السوري إنه استعاد حي الشعار في حلب يوم الثلاثاء، "
     "فيما قال المرصد السوري لحقوق الإنسان إن 12 مدنياً قتلوا.",

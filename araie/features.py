@@ -10,7 +10,7 @@ import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from araie.hf.text_araie import (
+from araie.hf.windows_araie import (
     candidate_pairs,
     extend_over_marks,
     pack_windows,
@@ -87,7 +87,7 @@ def align_entities(tok: Tokenized, lexicon=None) -> tuple[list[tuple[int, int, E
 
 
 def _absorbed_start(tok: Tokenized, ent: Entity, lexicon) -> int | None:
-    from araie.hf.text_araie import decode_entities
+    from araie.hf.windows_araie import decode_entities
 
     word = None
     for i, (s, _) in enumerate(tok.offsets):
@@ -182,7 +182,7 @@ def round_trip_problems(docs, tokenizer, max_length: int = 256, overlap: int = 3
     type), each with the reason: a boundary inside a subword, or a tag sequence that decodes
     differently (adjacent entities of one type).
     """
-    from araie.hf.text_araie import decode_entities
+    from araie.hf.windows_araie import decode_entities
 
     checked, bad = 0, []
     for doc in docs:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from araie.cli import main
-from araie.hf.text_araie import sentence_spans
+from araie.hf.windows_araie import sentence_spans
 from araie.schema import Schema
 from araie.stats import corpus_stats
 from tests.conftest import ANNOTATIONS

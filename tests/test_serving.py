@@ -16,7 +16,7 @@ import pytest
 from araie.cli import main
 from araie.export import export
 from araie.extractor import Extractor
-from araie.hf.text_araie import extend_over_marks
+from araie.hf.windows_araie import extend_over_marks
 from tests.test_model import tiny_recipe, write_splits
 
 ROOT = Path(__file__).resolve().parent.parent

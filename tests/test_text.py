@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from araie.hf.text_araie import (
+from araie.hf.windows_araie import (
     bio_to_spans,
     decode_entities,
     extend_over_marks,
@@ -191,7 +191,7 @@ def test_token_sentences_assigns_every_token():
 
 
 def test_word_level_tags_let_the_first_subword_decide():
-    from araie.hf.text_araie import word_level
+    from araie.hf.windows_araie import word_level
 
     # جيش | العز ##ة : a weak model tags ##ة O; the span must still cover the whole word
     tags = ["B-ORG", "I-ORG", "O", "O", "B-GPE"]

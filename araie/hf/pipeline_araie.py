@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from transformers import Pipeline
 
-from .text_araie import (
+from .windows_araie import (
     bio_to_spans,
     candidate_pairs,
     decode_entities,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from transformers import BertTokenizerFast
 
-from .text_araie import extend_over_marks
+from .windows_araie import extend_over_marks
 
 
 class AraieTokenizerFast(BertTokenizerFast):
