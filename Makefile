@@ -41,7 +41,7 @@ stats: $(VENV)/.stamp
 # pretrain: the shipped encoder (hours on CPU; resumes from its last checkpoint when run again)
 pretrain: $(VENV)/.stamp
 	$(ARAIE) pretrain --corpus $(CORPUS) --out $(PRETRAIN_OUT) --vocab-size 24000 --layers 4 --hidden 256 \
-		--heads 4 --intermediate 1024 --steps 3000 --save-steps 250
+		--heads 4 --intermediate 1024 --steps 6500 --save-steps 250
 
 train: $(VENV)/.stamp
 	$(ARAIE) train $(RECIPE)
