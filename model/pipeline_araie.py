@@ -94,8 +94,12 @@ def _run_batch(model, tokenizer, docs, jobs, id2label, device, dtype) -> None:
     autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None else None
     with autocast or _null():
         out = model(input_ids=input_ids, attention_mask=attention, return_hidden=True)
-    probs, best = out.logits.float().softmax(-1).max(-1)
-    probs, best = probs.cpu().tolist(), best.cpu().tolist()
+    logp = out.logits.float().log_softmax(-1).cpu()
+    probs, best = logp.exp().max(-1)
+    probs, best = probs.tolist(), best.tolist()
+    if getattr(model.config, "bio_decoding", "viterbi") == "viterbi":
+        starts = [docs[d].word_starts[w.start:w.end] for d, w in jobs]
+        best, probs = _viterbi(logp, starts, _bio_transitions(id2label))
     window_spans = []
     for row, (d, w) in enumerate(jobs):
         doc = docs[d]
@@ -105,6 +109,60 @@ def _run_batch(model, tokenizer, docs, jobs, id2label, device, dtype) -> None:
         tags = [id2label[t] for t in best[row][1:w.end - w.start + 1]]
         window_spans.append(bio_to_spans(word_level(tags, doc.word_starts[w.start:w.end])))
     _score_relations(model, out.last_hidden_state, docs, jobs, window_spans, autocast)
+
+
+def _bio_transitions(id2label: dict[int, str]) -> torch.Tensor:
+    """(n, n) additive scores: 0 where IOB2 allows label j after label i, -inf where it does not
+    (`I-X` only after `B-X` or `I-X`); row n is the start of a window, where no `I-` may open."""
+    n = len(id2label)
+    trans = torch.zeros(n + 1, n)
+    for j in range(n):
+        prefix, _, etype = id2label[j].partition("-")
+        if prefix == "I":
+            for i in range(n + 1):
+                if i == n or id2label[i] not in (f"B-{etype}", f"I-{etype}"):
+                    trans[i, j] = float("-inf")
+    return trans
+
+
+def _viterbi(logp: torch.Tensor, word_starts: list[list[bool]], trans: torch.Tensor
+             ) -> tuple[list[list[int]], list[list[float]]]:
+    """The best IOB2-valid labels of each window row ([CLS] at 0), decided on the first subword of
+    each word as `word_level` decodes, all rows of the batch at once.
+
+    Returns (labels, probabilities) for every position of every row; positions that are not the
+    first subword of a word keep their argmax (word_level overrides them).
+    """
+    best, probs = logp.argmax(-1), logp.max(-1).values.exp()
+    positions = [[k + 1 for k, start in enumerate(row) if start] for row in word_starts]
+    steps = max(map(len, positions), default=0)
+    if steps == 0:
+        return best.tolist(), probs.tolist()
+    rows, n = len(positions), logp.shape[-1]
+    index = torch.tensor([p + [0] * (steps - len(p)) for p in positions])
+    valid = torch.tensor([[t < len(p) for t in range(steps)] for p in positions])
+    emit = logp.gather(1, index[..., None].expand(rows, steps, n))
+    score, back = emit[:, 0] + trans[-1], []
+    keep = torch.arange(n).expand(rows, n)  # a padded step passes its label straight back
+    for t in range(1, steps):
+        top, arg = (score[:, :, None] + trans[:-1]).max(1)
+        step = valid[:, t, None]
+        score = torch.where(step, top + emit[:, t], score)
+        back.append(torch.where(step, arg, keep))
+    path = [score.argmax(-1)]
+    for arg in reversed(back):
+        path.append(arg.gather(1, path[-1][:, None])[:, 0])
+    path = torch.stack(path[::-1], 1)  # (rows, steps)
+    chosen = emit.gather(2, path[..., None])[..., 0].exp()
+    best.scatter_(1, index, torch.where(valid, path, best.gather(1, index)))
+    probs.scatter_(1, index, torch.where(valid, chosen, probs.gather(1, index)))
+    return best.tolist(), probs.tolist()
+
+
+def _viterbi_row(logp: torch.Tensor, word_starts: list[bool], trans: torch.Tensor) -> tuple[list[int], list[float]]:
+    """`_viterbi` for one row."""
+    best, probs = _viterbi(logp[None], [word_starts], trans)
+    return best[0], probs[0]
 
 
 def _score_relations(model, hidden, docs, jobs, window_spans, autocast) -> None:

@@ -25,6 +25,9 @@ class AraieConfig(PretrainedConfig):
         entity_threshold / relation_threshold: default score thresholds at inference.
         clitic_lexicon: first words of the training entities; a predicted span that starts with a bare
             proclitic glued to one of them starts after the clitic (`وتركيا` -> `تركيا`).
+        bio_decoding: `viterbi` (default): per window, the most probable label sequence that IOB2
+            allows (no `I-X` after `O` or after another type), over the first subword of each word;
+            `argmax`: each word's most probable label, a stray `I-X` opening a span.
     """
 
     model_type = "araie"
@@ -34,7 +37,8 @@ class AraieConfig(PretrainedConfig):
                  schema: dict | None = None, normalize: dict | None = None, window_length: int = 256,
                  overlap: int = 32, relation_hidden: int = 256, type_embedding_size: int = 32,
                  ner_loss_weight: float = 1.0, relation_loss_weight: float = 1.0, entity_threshold: float = 0.0,
-                 relation_threshold: float = 0.5, clitic_lexicon: list[str] | None = None, **kwargs):
+                 relation_threshold: float = 0.5, clitic_lexicon: list[str] | None = None,
+                 bio_decoding: str = "viterbi", **kwargs):
         kwargs.pop("model_type", None)
         self.encoder_model_type = encoder_model_type
         self.relation_labels = list(relation_labels or ["NONE"])
@@ -49,6 +53,9 @@ class AraieConfig(PretrainedConfig):
         self.entity_threshold = entity_threshold
         self.relation_threshold = relation_threshold
         self.clitic_lexicon = sorted(clitic_lexicon or [])
+        if bio_decoding not in ("viterbi", "argmax"):
+            raise ValueError(f"bio_decoding must be 'viterbi' or 'argmax', got {bio_decoding!r}")
+        self.bio_decoding = bio_decoding
         super().__init__(**kwargs)
 
     @classmethod
@@ -103,5 +110,5 @@ class AraieConfig(PretrainedConfig):
 _ARAIE_FIELDS = {
     "encoder_model_type", "relation_labels", "schema", "normalize", "window_length", "overlap", "relation_hidden",
     "type_embedding_size", "ner_loss_weight", "relation_loss_weight", "entity_threshold", "relation_threshold",
-    "clitic_lexicon", "auto_map", "custom_pipelines", "architectures",
+    "clitic_lexicon", "bio_decoding", "auto_map", "custom_pipelines", "architectures",
 }
