@@ -114,12 +114,13 @@ def run_bench(cfg: BenchConfig) -> Path:
     (work / "texts.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
     result: dict = {"config": asdict(cfg), "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
         timespec="seconds"), "machine": machine_info(), "flop_formula": FLOP_FORMULA, "models": {}}
-    result["flop_ceiling"] = flop_ceiling(256 if cfg.quick else 2048, 0.2 if cfg.quick else 2.0)
+    matmul = (256, 0.2) if cfg.quick else (2048, 2.0)  # matrix size, seconds
+    result["flop_ceiling"] = flop_ceiling(*matmul)
     configs = dict(CONFIGS)
     ceilings = {"float32": result["flop_ceiling"]["gflops"]}
     if cpu_has_bf16():
         configs[CPU_BF16_CONFIG[0]] = CPU_BF16_CONFIG[1]
-        result["flop_ceiling_bf16"] = flop_ceiling(256 if cfg.quick else 2048, 0.2 if cfg.quick else 2.0, "bfloat16")
+        result["flop_ceiling_bf16"] = flop_ceiling(*matmul, "bfloat16")
         ceilings["bfloat16"] = result["flop_ceiling_bf16"]["gflops"]
     else:
         result["cpu_bf16"] = "skipped: this CPU has neither AVX512-BF16 nor AMX (bf16 would run slower than fp32)"
@@ -174,7 +175,6 @@ def torch_profile(folder: Path, texts: list[str], top: int = 8) -> dict:
     Shows whether a missed speed target is compute (matrix multiplies) or overhead (tokenising,
     decoding, Python) on this machine.
     """
-
     from torch.profiler import ProfilerActivity, profile
 
     extractor = Extractor.from_pretrained(folder, device="cpu")

@@ -82,13 +82,12 @@ class Extractor:
         if not (path / "config.json").exists():
             raise FileNotFoundError(f"{path}: no config.json; pass a folder written by `araie export` or `araie train`")
         device = resolve_device(device)
-        model = AraieForInformationExtraction.from_pretrained(path).to(device)  # SDPA attention by default
-        tokenizer = AutoTokenizer.from_pretrained(path)
         if device.startswith("cuda") and dtype == "auto":
             dtype = "bf16"
         if device == "cpu" and DTYPES[dtype] == "float16":
             raise ValueError("dtype 'fp16' needs CUDA; on CPU use 'bf16' (fast with AVX512-BF16 or AMX) or 'fp32'")
-        return cls(model, tokenizer, DTYPES[dtype])
+        model = AraieForInformationExtraction.from_pretrained(path).to(device)  # SDPA attention by default
+        return cls(model, AutoTokenizer.from_pretrained(path), DTYPES[dtype])
 
     @property
     def config(self):

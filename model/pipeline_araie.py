@@ -77,12 +77,14 @@ def extract_documents(model, tokenizer, texts: list[str], batch_size: int = 16, 
         jobs.extend((d, w) for w in windows)
     jobs.sort(key=lambda job: job[1].end - job[1].start, reverse=True)
     device = next(model.parameters()).device
+    trans = _bio_transitions(id2label) if getattr(config, "bio_decoding", "viterbi") == "viterbi" else None
     for b in range(0, len(jobs), batch_size):
-        _run_batch(model, tokenizer, docs, jobs[b:b + batch_size], id2label, device, dtype)
+        _run_batch(model, tokenizer, docs, jobs[b:b + batch_size], id2label, device, dtype, trans)
     return [_finish(doc, config, entity_threshold, relation_threshold) for doc in docs]
 
 
-def _run_batch(model, tokenizer, docs, jobs, id2label, device, dtype) -> None:
+def _run_batch(model, tokenizer, docs, jobs, id2label, device, dtype, trans) -> None:
+    """Tag one batch of windows into `docs` (`trans`: IOB2 transitions for Viterbi, None for argmax)."""
     width = max(w.end - w.start for _, w in jobs) + 2
     input_ids = torch.full((len(jobs), width), tokenizer.pad_token_id, dtype=torch.long)
     for row, (d, w) in enumerate(jobs):
@@ -95,11 +97,11 @@ def _run_batch(model, tokenizer, docs, jobs, id2label, device, dtype) -> None:
     with autocast or _null():
         out = model(input_ids=input_ids, attention_mask=attention, return_hidden=True)
     logp = out.logits.float().log_softmax(-1).cpu()
-    probs, best = logp.exp().max(-1)
-    probs, best = probs.tolist(), best.tolist()
-    if getattr(model.config, "bio_decoding", "viterbi") == "viterbi":
-        starts = [docs[d].word_starts[w.start:w.end] for d, w in jobs]
-        best, probs = _viterbi(logp, starts, _bio_transitions(id2label))
+    if trans is not None:
+        best, probs = _viterbi(logp, [docs[d].word_starts[w.start:w.end] for d, w in jobs], trans)
+    else:
+        top, arg = logp.max(-1)
+        best, probs = arg.tolist(), top.exp().tolist()
     window_spans = []
     for row, (d, w) in enumerate(jobs):
         doc = docs[d]
@@ -157,12 +159,6 @@ def _viterbi(logp: torch.Tensor, word_starts: list[list[bool]], trans: torch.Ten
     best.scatter_(1, index, torch.where(valid, path, best.gather(1, index)))
     probs.scatter_(1, index, torch.where(valid, chosen, probs.gather(1, index)))
     return best.tolist(), probs.tolist()
-
-
-def _viterbi_row(logp: torch.Tensor, word_starts: list[bool], trans: torch.Tensor) -> tuple[list[int], list[float]]:
-    """`_viterbi` for one row."""
-    best, probs = _viterbi(logp[None], [word_starts], trans)
-    return best[0], probs[0]
 
 
 def _score_relations(model, hidden, docs, jobs, window_spans, autocast) -> None:

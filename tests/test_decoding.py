@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from araie.hf.configuration_araie import AraieConfig
-from araie.hf.pipeline_araie import _bio_transitions, _viterbi_row
+from araie.hf.pipeline_araie import _bio_transitions, _viterbi
 from araie.hf.windows_araie import bio_to_spans, word_level
 
 ID2LABEL = {0: "O", 1: "B-LOC", 2: "I-LOC", 3: "B-GPE", 4: "I-GPE", 5: "B-DATE", 6: "I-DATE"}
@@ -25,7 +25,7 @@ def row(*words: dict[str, float]) -> torch.Tensor:
 
 
 def decode(logp, word_starts):
-    labels, probs = _viterbi_row(logp, word_starts, _bio_transitions(ID2LABEL))
+    labels, probs = (x[0] for x in _viterbi(logp[None], [word_starts], _bio_transitions(ID2LABEL)))
     tags = [ID2LABEL[i] for i in labels[1:]]
     return bio_to_spans(word_level(tags, word_starts)), probs
 
@@ -68,15 +68,13 @@ def test_decoding_is_a_config_field_with_a_named_error():
 
 
 def test_a_batch_decodes_each_row_as_alone_whatever_its_length():
-    from araie.hf.pipeline_araie import _viterbi
-
     torch.manual_seed(0)
     trans = _bio_transitions(ID2LABEL)
     logp = torch.randn(3, 9, len(ID2LABEL)).mul(3).log_softmax(-1)
     starts = [[True, False, True, True, False, True, True], [True, True], [True, False, False, True, True, True, True]]
     batch, batch_probs = _viterbi(logp, starts, trans)
     for r, ws in enumerate(starts):
-        alone, alone_probs = _viterbi_row(logp[r], ws, trans)
+        alone, alone_probs = (x[0] for x in _viterbi(logp[r:r + 1], [ws], trans))
         assert batch[r] == alone and batch_probs[r] == pytest.approx(alone_probs)
         tags = [ID2LABEL[i] for i in batch[r][1:len(ws) + 1]]
         decided = [t for t, s in zip(tags, ws, strict=True) if s]
