@@ -42,6 +42,8 @@ stats: $(VENV)/.stamp
 pretrain: $(VENV)/.stamp
 	$(ARAIE) pretrain --corpus $(CORPUS) --out $(PRETRAIN_OUT) --vocab-size 24000 --layers 4 --hidden 256 \
 		--heads 4 --intermediate 1024 --steps 6500 --save-steps 250
+	$(ARAIE) pretrain --corpus $(CORPUS) --out $(PRETRAIN_OUT) --vocab-size 24000 --layers 4 --hidden 256 \
+		--heads 4 --intermediate 1024 --steps 12000 --save-steps 250 --dropout 0
 
 train: $(VENV)/.stamp
 	$(ARAIE) train $(RECIPE)

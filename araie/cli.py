@@ -63,6 +63,25 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mlm_eval(args: argparse.Namespace) -> int:
+    from araie.pretrain import iter_corpus, masked_lm_score
+    from araie.records import corpus_files
+
+    fields = tuple(args.text_fields.split(","))
+    # corpus_files names a missing path; a .gz file is read as it is, a folder for its .jsonl files
+    texts = [t for f in corpus_files(args.data) for t in iter_corpus(f, fields)]
+    for encoder in args.encoders:
+        score = masked_lm_score(encoder, texts, args.mask_probability, args.max_length, args.seed)
+        if args.json:
+            print(json.dumps(score))
+            continue
+        verdict = "uses context" if score["loss"] < score["unigram_loss"] else "no better than word frequencies"
+        print(f"{encoder}: {score['masked']} masked subwords in {score['blocks']} blocks: loss {score['loss']:.3f} "
+              f"(context-free reference {score['unigram_loss']:.3f}, uniform {score['vocab_loss']:.3f}), "
+              f"top-1 accuracy {score['accuracy']:.3f}: {verdict}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from araie.recipe import load_recipe
     from araie.training import train
@@ -342,9 +361,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-model", help="continue masked-LM on this encoder (e.g. aubmindlab/bert-base-arabertv02)")
     for name, kind in (("max-documents", int), ("vocab-size", int), ("layers", int), ("hidden", int),
                        ("heads", int), ("intermediate", int), ("max-length", int), ("batch-size", int),
-                       ("steps", int), ("learning-rate", float), ("save-steps", int), ("seed", int)):
+                       ("steps", int), ("learning-rate", float), ("dropout", float), ("save-steps", int),
+                       ("seed", int)):
         p.add_argument(f"--{name}", type=kind)
     p.set_defaults(func=cmd_pretrain)
+
+    p = sub.add_parser("mlm-eval", help="held-out masked-LM loss and accuracy of encoders, against a "
+                       "context-free reference")
+    p.add_argument("encoders", nargs="+", help="encoder folders with a masked-LM head (`araie pretrain` output)")
+    p.add_argument("--data", nargs="+", required=True, help="texts the encoders did not train on: JSONL(.gz) "
+                   "files or folders of .jsonl, or plain text files")
+    p.add_argument("--text-fields", default="text", help="JSON fields holding the text (SaudiNewsNet: title,content)")
+    p.add_argument("--mask-probability", type=float, default=0.15)
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--seed", type=int, default=0, help="which words are masked (the same for every encoder)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_mlm_eval)
     return parser
 
 

@@ -20,6 +20,7 @@ from araie.text.normalize import NormalizeConfig, normalize
 
 log = logging.getLogger(__name__)
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+FINE_TUNING_DROPOUT = 0.1  # what a saved encoder declares, whatever dropout pretrained it
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class PretrainConfig:
     learning_rate: float = 5e-4
     warmup_ratio: float = 0.05
     mlm_probability: float = 0.15
+    # dropout while pretraining only (the saved encoder declares BERT's 0.1 for fine-tuning); 0 learns
+    # faster when the run sees each text a few times at most, as it does here
+    dropout: float = 0.1
     save_steps: int = 500
     seed: int = 13
 
@@ -102,7 +106,8 @@ def masked_lm_model(config: PretrainConfig, tokenizer):
     from transformers import AutoModelForMaskedLM, BertConfig, BertForMaskedLM
 
     if config.from_model:
-        return AutoModelForMaskedLM.from_pretrained(config.from_model)
+        return AutoModelForMaskedLM.from_pretrained(config.from_model, hidden_dropout_prob=config.dropout,
+                                                    attention_probs_dropout_prob=config.dropout)
 
     class SparseMaskedLM(BertForMaskedLM):
         """BertForMaskedLM that runs the vocabulary projection on masked positions only.
@@ -129,7 +134,8 @@ def masked_lm_model(config: PretrainConfig, tokenizer):
     SparseMaskedLM.__name__ = SparseMaskedLM.__qualname__ = "BertForMaskedLM"
     bert = BertConfig(vocab_size=len(tokenizer), hidden_size=config.hidden, num_hidden_layers=config.layers,
                       num_attention_heads=config.heads, intermediate_size=config.intermediate,
-                      max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id)
+                      max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id,
+                      hidden_dropout_prob=config.dropout, attention_probs_dropout_prob=config.dropout)
     bert.architectures = ["BertForMaskedLM"]
     return SparseMaskedLM(bert)
 
@@ -198,6 +204,7 @@ def pretrain(config: PretrainConfig, norm: NormalizeConfig | None = None) -> Pat
     resume = any((out / "checkpoints").glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if resume else None)
     final = out / "encoder"
+    model.config.hidden_dropout_prob = model.config.attention_probs_dropout_prob = FINE_TUNING_DROPOUT
     trainer.save_model(str(final))
     tokenizer.save_pretrained(final)
     return final
@@ -219,3 +226,66 @@ def _bf16_ok() -> bool:
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
     return cpu_has_bf16()
+
+
+
+def masked_lm_blocks(tokenizer, texts: list[str], max_length: int = 128, norm: NormalizeConfig | None = None):
+    """Normalise, tokenise and pack `texts` as pretraining does: `[CLS] … [SEP]` blocks of `max_length`."""
+    import torch
+
+    ids: list[int] = []
+    for text in texts:
+        ids += tokenizer(normalize(text, norm or NormalizeConfig()).text, add_special_tokens=False)["input_ids"]
+        ids.append(tokenizer.sep_token_id)
+    body = max_length - 2
+    if len(ids) < body:
+        raise ValueError(f"the texts give {len(ids)} subwords, fewer than one block of {max_length}")
+    return torch.tensor([[tokenizer.cls_token_id, *ids[i:i + body], tokenizer.sep_token_id]
+                         for i in range(0, len(ids) - body + 1, body)])
+
+
+def whole_word_mask(blocks, tokenizer, probability: float = 0.15, seed: int = 0):
+    """Which subwords to mask: words drawn with `probability`, all their pieces; never a special token."""
+    import torch
+
+    pieces = tokenizer.convert_ids_to_tokens(blocks.flatten().tolist())
+    starts = torch.tensor([not p.startswith("##") for p in pieces]).view(blocks.shape)
+    word = starts.long().cumsum(dim=1)  # the word each subword belongs to ([CLS] starts word 1)
+    generator = torch.Generator().manual_seed(seed)
+    drawn = torch.rand((len(blocks), blocks.shape[1] + 1), generator=generator) < probability
+    return torch.gather(drawn, 1, word) & ~torch.isin(blocks, torch.tensor(tokenizer.all_special_ids))
+
+
+def masked_lm_score(encoder: str | os.PathLike, texts: list[str], mask_probability: float = 0.15,
+                    max_length: int = 128, seed: int = 0, norm: NormalizeConfig | None = None) -> dict:
+    """Whole-word masked-LM loss and top-1 accuracy of `encoder` on texts it did not train on.
+
+    `unigram_loss` is the loss of guessing each masked subword by its frequency in these same texts:
+    the best any context-free model can do here. An encoder whose loss is not below it has learned
+    which words are common, not what the context says.
+    """
+    import math
+
+    import torch
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    model = AutoModelForMaskedLM.from_pretrained(encoder).eval()
+    blocks = masked_lm_blocks(tokenizer, texts, max_length, norm)
+    mask = whole_word_mask(blocks, tokenizer, mask_probability, seed)
+    inputs = blocks.masked_fill(mask, tokenizer.mask_token_id)
+    loss = hits = 0.0
+    with torch.no_grad():
+        for start in range(0, len(blocks), 32):
+            rows = slice(start, start + 32)
+            logits = model(input_ids=inputs[rows]).logits[mask[rows]].float()
+            gold = blocks[rows][mask[rows]]
+            loss += float(torch.nn.functional.cross_entropy(logits, gold, reduction="sum"))
+            hits += float((logits.argmax(-1) == gold).sum())
+    masked = int(mask.sum())
+    plain = ~torch.isin(blocks, torch.tensor(tokenizer.all_special_ids))
+    freq = torch.bincount(blocks[plain], minlength=len(tokenizer)).double()
+    freq /= freq.sum()
+    return {"encoder": str(encoder), "blocks": len(blocks), "masked": masked, "loss": loss / masked,
+            "accuracy": hits / masked, "unigram_loss": -float(freq[blocks[mask]].log().mean()),
+            "vocab_loss": math.log(len(tokenizer))}

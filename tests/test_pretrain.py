@@ -48,10 +48,16 @@ def test_pretrain_lowers_the_masked_lm_loss_and_resumes(tmp_path, news_corpus):
     saved = json.loads((out / "pretrain.json").read_text(encoding="utf-8"))
     assert saved["steps"] == 40 and saved["normalize"]["split_clitics"] is True
 
-    # run again with a longer schedule: it continues from checkpoint-40, it does not start over
-    assert main(["pretrain", "--corpus", str(news_corpus), "--out", str(out), "--steps", "60", *TINY]) == 0
+    # run again with a longer schedule, without dropout: it continues from checkpoint-40, it does not start over
+    assert main(["pretrain", "--corpus", str(news_corpus), "--out", str(out), "--steps", "60", "--dropout", "0",
+                 *TINY]) == 0
     state, resumed = losses(out, 60)
     assert state["global_step"] == 60 and resumed[:20] == first and len(resumed) > 20
+    trained = AutoConfig.from_pretrained(out / "checkpoints" / "checkpoint-60")
+    assert trained.hidden_dropout_prob == trained.attention_probs_dropout_prob == 0.0
+    # the saved encoder is for fine-tuning: it declares BERT's dropout, not the pretraining choice
+    saved = AutoConfig.from_pretrained(out / "encoder")
+    assert saved.hidden_dropout_prob == saved.attention_probs_dropout_prob == 0.1
 
 
 def test_a_corrupt_corpus_line_is_named(tmp_path):
@@ -59,3 +65,68 @@ def test_a_corrupt_corpus_line_is_named(tmp_path):
     path.write_text('{"title": "حلب", "content": "قصف"}\n{"title": "حمص"\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"news\.jsonl:2: invalid JSON"):
         list(iter_corpus(path))
+
+
+@pytest.fixture(scope="module")
+def unigram_encoder(tmp_path_factory, seed_docs):
+    """A masked-LM whose head ignores the context: logits are log-frequencies of the seed articles."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
+
+    from araie.pretrain import masked_lm_blocks
+    from tests.conftest import build_tiny_encoder
+
+    folder = build_tiny_encoder(tmp_path_factory.mktemp("unigram"), [d.text for d in seed_docs], vocab_size=600)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    blocks = masked_lm_blocks(tokenizer, [d.text for d in seed_docs], max_length=64)
+    plain = ~torch.isin(blocks, torch.tensor(tokenizer.all_special_ids))
+    counts = torch.bincount(blocks[plain], minlength=len(tokenizer)).float()
+    model = BertForMaskedLM(BertConfig.from_pretrained(folder))
+    with torch.no_grad():
+        model.cls.predictions.decoder.weight.zero_()  # tied: the word embeddings are zero too
+        model.cls.predictions.bias.copy_((counts + 1e-9).log())
+    model.save_pretrained(folder)
+    return folder, tokenizer, blocks
+
+
+def test_whole_word_mask_takes_every_piece_of_a_word_and_no_special_token(unigram_encoder):
+    from araie.pretrain import whole_word_mask
+
+    _, tokenizer, blocks = unigram_encoder
+    mask = whole_word_mask(blocks, tokenizer, probability=0.3, seed=7)
+    assert mask.equal(whole_word_mask(blocks, tokenizer, probability=0.3, seed=7))
+    assert not mask.equal(whole_word_mask(blocks, tokenizer, probability=0.3, seed=8))
+    assert not mask[:, 0].any() and not mask[:, -1].any()
+    words = []
+    for row, row_mask in zip(blocks.tolist(), mask.tolist(), strict=True):
+        pieces = tokenizer.convert_ids_to_tokens(row)
+        for i, piece in enumerate(pieces[1:-1], start=1):
+            if piece.startswith("##") and i > 1:  # a block may start inside a word: its tail is one unit
+                words[-1].append(row_mask[i])
+            else:
+                words.append([row_mask[i]])
+    split_words = [w for w in words if len(w) > 1]
+    assert len(split_words) > 50  # a 600-piece vocabulary cuts many Arabic words into pieces
+    assert all(len(set(w)) == 1 for w in words)  # a word is masked whole or not at all
+    share = sum(w[0] for w in words) / len(words)
+    assert 0.25 < share < 0.35
+
+
+def test_mlm_eval_scores_a_context_free_head_at_the_reference(unigram_encoder, seed_docs, capsys):
+    from araie.pretrain import masked_lm_score
+
+    folder, _, blocks = unigram_encoder
+    score = masked_lm_score(folder, [d.text for d in seed_docs], max_length=64)
+    assert score["blocks"] == len(blocks) and score["masked"] > 200
+    # the head predicts the texts' own subword frequencies: exactly the context-free reference
+    assert score["loss"] == pytest.approx(score["unigram_loss"], abs=1e-4)
+    assert score["unigram_loss"] < score["vocab_loss"]
+    assert main(["mlm-eval", str(folder), "--data", "annotations/docs/seeds.jsonl", "--max-length", "64"]) == 0
+    line = capsys.readouterr().out
+    assert f"{score['masked']} masked subwords in {len(blocks)} blocks" in line
+    assert "no better than word frequencies" in line
+
+
+def test_mlm_eval_names_a_missing_data_path(unigram_encoder, capsys):
+    assert main(["mlm-eval", str(unigram_encoder[0]), "--data", "no-such.jsonl"]) == 2
+    assert "araie mlm-eval: error: no-such.jsonl: no such file or folder" in capsys.readouterr().err
