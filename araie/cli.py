@@ -75,10 +75,10 @@ def cmd_mlm_eval(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(score))
             continue
-        verdict = "uses context" if score["loss"] < score["unigram_loss"] else "no better than word frequencies"
-        print(f"{encoder}: {score['masked']} masked subwords in {score['blocks']} blocks: loss {score['loss']:.3f} "
-              f"(context-free reference {score['unigram_loss']:.3f}, uniform {score['vocab_loss']:.3f}), "
-              f"top-1 accuracy {score['accuracy']:.3f}: {verdict}")
+        print(f"{encoder}: {score['masked']} masked subwords in {score['blocks']} blocks: loss {score['loss']:.3f}, "
+              f"top-1 accuracy {score['accuracy']:.3f}; without context {score['blind_loss']:.3f} (context gains "
+              f"{score['blind_loss'] - score['loss']:.2f} nats); the texts' own word frequencies "
+              f"{score['unigram_loss']:.3f}; uniform {score['vocab_loss']:.3f}")
     return 0
 
 
@@ -359,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder (resumes from its checkpoints)")
     p.add_argument("--text-fields", default="title,content")
     p.add_argument("--from-model", help="continue masked-LM on this encoder (e.g. aubmindlab/bert-base-arabertv02)")
+    p.add_argument("--position", choices=["absolute", "relative_key"], help="position information of a new "
+                   "encoder: absolute embeddings (BERT's default) or also relative distances in attention")
     for name, kind in (("max-documents", int), ("vocab-size", int), ("layers", int), ("hidden", int),
                        ("heads", int), ("intermediate", int), ("max-length", int), ("batch-size", int),
                        ("steps", int), ("learning-rate", float), ("dropout", float), ("save-steps", int),
@@ -366,8 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", type=kind)
     p.set_defaults(func=cmd_pretrain)
 
-    p = sub.add_parser("mlm-eval", help="held-out masked-LM loss and accuracy of encoders, against a "
-                       "context-free reference")
+    p = sub.add_parser("mlm-eval", help="held-out masked-LM loss and accuracy of encoders, and what context buys them")
     p.add_argument("encoders", nargs="+", help="encoder folders with a masked-LM head (`araie pretrain` output)")
     p.add_argument("--data", nargs="+", required=True, help="texts the encoders did not train on: JSONL(.gz) "
                    "files or folders of .jsonl, or plain text files")

@@ -81,8 +81,12 @@ class AraieForInformationExtraction(AraiePreTrainedModel):
     def __init__(self, config: AraieConfig):
         super().__init__(config)
         encoder_config = config.encoder_config()
-        # the wrapper's attention choice (from_pretrained sets SDPA unless told otherwise) reaches the encoder
-        encoder_config._attn_implementation = getattr(config, "_attn_implementation", None) or "eager"
+        # the wrapper's attention choice (from_pretrained sets SDPA unless told otherwise) reaches the encoder;
+        # SDPA has no relative-position term, so such encoders run eager attention (BERT would fall back anyway)
+        attention = getattr(config, "_attn_implementation", None) or "eager"
+        if getattr(encoder_config, "position_embedding_type", "absolute") != "absolute":
+            attention = "eager"
+        encoder_config._attn_implementation = attention
         try:
             self.bert = AutoModel.from_config(encoder_config, add_pooling_layer=False)
         except TypeError:  # encoders without a pooler take no such argument

@@ -110,3 +110,18 @@ def test_cli_export_onnx_flag_and_clear_errors(onnx_folder, tmp_path):
         Extractor.from_pretrained(out, backend="onnx", dtype="bf16")
     with pytest.raises(ValueError, match="choose 'torch' or 'onnx'"):
         Extractor.from_pretrained(out, backend="tensorrt")
+
+
+def test_relative_position_encoder_exports_and_matches_torch(tmp_path, tiny_encoder, texts):
+    """`araie pretrain --position relative_key` encoders (the shipped one) take the same ONNX path."""
+    tokenizer = build_tokenizer(str(tiny_encoder))
+    shape = {**TINY_SHAPE, "vocab_size": len(tokenizer), "position_embedding_type": "relative_key"}
+    ckpt = build_random_checkpoint(tmp_path / "checkpoint", tokenizer, shape, 64, 8, 32, 16, texts=texts)
+    folder = export(ckpt, tmp_path / "export", onnx=True)
+    assert json.loads((folder / "config.json").read_text())["position_embedding_type"] == "relative_key"
+    report = json.loads((folder / "onnx" / "export_report.json").read_text())
+    assert report["fp32"]["max_abs_diff_logits"] <= FP32_TOLERANCE and report["fp32"]["identical_records"] is True
+    want = Extractor.from_pretrained(folder, device="cpu")(texts, batch_size=3)
+    got = Extractor.from_pretrained(folder, backend="onnx")(texts, batch_size=3)
+    assert sum(len(d.entities) for d in want) > 10
+    assert [spans(d) for d in got] == [spans(d) for d in want]

@@ -118,13 +118,33 @@ def test_mlm_eval_scores_a_context_free_head_at_the_reference(unigram_encoder, s
     folder, _, blocks = unigram_encoder
     score = masked_lm_score(folder, [d.text for d in seed_docs], max_length=64)
     assert score["blocks"] == len(blocks) and score["masked"] > 200
-    # the head predicts the texts' own subword frequencies: exactly the context-free reference
+    # the head predicts the texts' own subword frequencies whatever it sees: the unigram yardstick
+    # exactly, and context buys it nothing
     assert score["loss"] == pytest.approx(score["unigram_loss"], abs=1e-4)
+    assert score["blind_loss"] == pytest.approx(score["loss"], abs=1e-4)
     assert score["unigram_loss"] < score["vocab_loss"]
     assert main(["mlm-eval", str(folder), "--data", "annotations/docs/seeds.jsonl", "--max-length", "64"]) == 0
     line = capsys.readouterr().out
-    assert f"{score['masked']} masked subwords in {len(blocks)} blocks" in line
-    assert "no better than word frequencies" in line
+    assert f"{score['masked']} masked subwords in {len(blocks)} blocks: loss {score['loss']:.3f}" in line
+    assert "(context gains 0.00 nats)" in line
+
+
+def test_mlm_eval_blind_loss_hides_the_context(unigram_encoder, seed_docs, tmp_path):
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+
+    from araie.pretrain import masked_lm_score
+
+    folder, tokenizer, _ = unigram_encoder
+    torch.manual_seed(3)
+    # large random weights: what the model outputs depends strongly on what it sees
+    BertForMaskedLM(BertConfig.from_pretrained(folder, initializer_range=0.5)).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    texts = [d.text for d in seed_docs]
+    score = masked_lm_score(tmp_path, texts, max_length=64)
+    # a random encoder's guesses change with what it sees: blind and sighted losses differ
+    assert abs(score["blind_loss"] - score["loss"]) > 0.1
+    assert masked_lm_score(tmp_path, texts, max_length=64, seed=1)["masked"] != score["masked"]
 
 
 def test_mlm_eval_names_a_missing_data_path(unigram_encoder, capsys):
