@@ -110,7 +110,8 @@ def masked_lm_model(config: PretrainConfig, tokenizer):
 
     if config.from_model:
         return AutoModelForMaskedLM.from_pretrained(config.from_model, hidden_dropout_prob=config.dropout,
-                                                    attention_probs_dropout_prob=config.dropout)
+                                                    attention_probs_dropout_prob=config.dropout,
+                                                    attn_implementation=_attention(config.from_model))
 
     class SparseMaskedLM(BertForMaskedLM):
         """BertForMaskedLM that runs the vocabulary projection on masked positions only.
@@ -139,7 +140,8 @@ def masked_lm_model(config: PretrainConfig, tokenizer):
                       num_attention_heads=config.heads, intermediate_size=config.intermediate,
                       max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id,
                       hidden_dropout_prob=config.dropout, attention_probs_dropout_prob=config.dropout,
-                      position_embedding_type=config.position)
+                      position_embedding_type=config.position,
+                      attn_implementation=None if config.position == "absolute" else "eager")
     bert.architectures = ["BertForMaskedLM"]
     return SparseMaskedLM(bert)
 
@@ -214,6 +216,14 @@ def pretrain(config: PretrainConfig, norm: NormalizeConfig | None = None) -> Pat
     return final
 
 
+def _attention(encoder: str | os.PathLike) -> str | None:
+    """Eager attention for relative-position encoders (SDPA has no relative term); the default otherwise."""
+    from transformers import AutoConfig
+
+    absolute = getattr(AutoConfig.from_pretrained(encoder), "position_embedding_type", "absolute") == "absolute"
+    return None if absolute else "eager"
+
+
 def _cuda() -> bool:
     import torch
 
@@ -276,7 +286,7 @@ def masked_lm_score(encoder: str | os.PathLike, texts: list[str], mask_probabili
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(encoder)
-    model = AutoModelForMaskedLM.from_pretrained(encoder).eval()
+    model = AutoModelForMaskedLM.from_pretrained(encoder, attn_implementation=_attention(encoder)).eval()
     blocks = masked_lm_blocks(tokenizer, texts, max_length, norm)
     mask = whole_word_mask(blocks, tokenizer, mask_probability, seed)
     plain = ~torch.isin(blocks, torch.tensor(tokenizer.all_special_ids))
