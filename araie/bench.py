@@ -47,8 +47,9 @@ TINY_SHAPE = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 
 # Share of tokens a random model tags as entities (the seed annotations have 34 % of words inside entities).
 ENTITY_RATE = 0.2
 FLOP_FORMULA = ("FLOPs(window of l tokens) = 2*N*l + 4*n_layers*d*l^2, N = non-embedding parameters of encoder and "
-                "token head (2 FLOPs per weight per token), 4*n_layers*d*l^2 = QK^T and attention*V; summed over "
-                "the windows (or sentences) a path runs, [CLS]/[SEP] and overlap included, padding excluded")
+                "token head (2 FLOPs per weight per token), 4*n_layers*d*l^2 = QK^T and attention*V (+2*n_layers*d*l^2 "
+                "for the query-distance product of a relative_key encoder); summed over the windows (or sentences) a "
+                "path runs, [CLS]/[SEP] and overlap included, padding excluded")
 
 
 @dataclass

@@ -60,8 +60,12 @@ def workload_flops(config, tokenizer, texts: list[str]) -> dict:
 
     n, d, layers = non_embedding_params(config), config.hidden_size, config.num_hidden_layers
 
+    # relative-position encoders add a query x distance-embedding product per query-key pair (and a key one
+    # for relative_key_query): 2*d*l^2 per layer for each
+    terms = 4 + 2 * {"relative_key": 1, "relative_key_query": 2}.get(getattr(config, "position_embedding_type", ""), 0)
+
     def flops(length: int) -> int:
-        return 2 * n * length + 4 * layers * d * length**2
+        return 2 * n * length + terms * layers * d * length**2
 
     windows = []
     for t in texts:  # the same windowing call as extract_documents

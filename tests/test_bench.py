@@ -68,3 +68,23 @@ def test_non_embedding_parameters_match_a_real_bert():
     counted = sum(p.numel() for n, p in bert.named_parameters() if not n.startswith("embeddings."))
     head = torch.nn.Linear(config.hidden_size, config.num_labels)
     assert non_embedding_params(config) == counted + sum(p.numel() for p in head.parameters())
+
+
+def test_relative_position_attention_is_counted(tmp_path, tiny_encoder, tiny_docs):
+    from araie.bench import TINY_SHAPE, build_random_checkpoint
+    from araie.bench_report import workload_flops
+    from araie.hf.configuration_araie import AraieConfig
+    from araie.training import build_tokenizer
+
+    tokenizer = build_tokenizer(str(tiny_encoder))
+    texts = [d.text for d in tiny_docs]
+    counts = {}
+    for kind in ("absolute", "relative_key"):
+        shape = {**TINY_SHAPE, "vocab_size": len(tokenizer), "position_embedding_type": kind}
+        config = AraieConfig.from_pretrained(build_random_checkpoint(tmp_path / kind, tokenizer, shape, 64, 8, 32, 16))
+        counts[kind] = workload_flops(config, tokenizer, texts)
+    absolute, relative = counts["absolute"], counts["relative_key"]
+    tokens = round(absolute["n_windows"] * absolute["mean_window_tokens"])
+    attention = absolute["windows"] - 2 * non_embedding_params(config) * tokens  # 4 * layers * d * sum(l^2)
+    assert attention > 0 and relative["n_windows"] == absolute["n_windows"]
+    assert 2 * (relative["windows"] - absolute["windows"]) == attention  # + 2 * layers * d * sum(l^2)
