@@ -10,7 +10,7 @@ MODEL ?= model
 DATA ?= annotations
 CHECKPOINT ?= runs/train/default/best
 CORPUS ?= ../shared/corpus/saudinewsnet.jsonl.gz
-PRETRAIN_OUT ?= runs/pretrain/compact-4x256
+PRETRAIN_OUT ?= runs/pretrain/rel-4x256
 DEMO_TEXT ?= قال المرصد السوري لحقوق الإنسان إن قوات النظام وحلفاءها سيطرت على حي الشعار في شرق حلب يوم الثلاثاء، وإن 12 مدنياً قتلوا بقصف الطائرات الروسية على مدينة إدلب.
 
 .PHONY: demo test lint validate stats pretrain train evaluate export bench clean
@@ -38,12 +38,11 @@ validate: $(VENV)/.stamp
 stats: $(VENV)/.stamp
 	$(ARAIE) stats $(DATA)
 
-# pretrain: the shipped encoder (hours on CPU; resumes from its last checkpoint when run again)
+# pretrain: the shipped encoder (50 min of training on a 2-core CPU with AVX512-BF16, after the tokenizer and
+# the tokenised corpus are built; resumes from its last checkpoint when run again)
 pretrain: $(VENV)/.stamp
 	$(ARAIE) pretrain --corpus $(CORPUS) --out $(PRETRAIN_OUT) --vocab-size 24000 --layers 4 --hidden 256 \
-		--heads 4 --intermediate 1024 --steps 6500 --save-steps 250
-	$(ARAIE) pretrain --corpus $(CORPUS) --out $(PRETRAIN_OUT) --vocab-size 24000 --layers 4 --hidden 256 \
-		--heads 4 --intermediate 1024 --steps 12000 --save-steps 250 --dropout 0
+		--heads 4 --intermediate 1024 --position relative_key --dropout 0 --steps 3600 --save-steps 200
 
 train: $(VENV)/.stamp
 	$(ARAIE) train $(RECIPE)

@@ -31,7 +31,8 @@ def model_card(folder: str | Path, notes: str | None = None, licence: str | None
         ", ".join(f"`{r}`" for r in config["relation_labels"][1:]) + ") in Arabic news, as exact "
         "character offsets into the original text.", "",
         f"Encoder: {config.get('encoder_model_type')} with {config.get('num_hidden_layers')} layers, hidden size "
-        f"{config.get('hidden_size')}, vocabulary {config.get('vocab_size')}; windows of {config.get('window_length')} "
+        f"{config.get('hidden_size')}, vocabulary {config.get('vocab_size')}"
+        f"{_positions(config.get('position_embedding_type'))}; windows of {config.get('window_length')} "
         f"subwords with {config.get('overlap')} of overlap.", "",
         "## Use", "", "```python",
         "from transformers import pipeline",
@@ -64,3 +65,10 @@ def model_card(folder: str | Path, notes: str | None = None, licence: str | None
 
 def licence_text(licence: str | None) -> str:
     return LICENCE_NOTE if licence in (None, "cc-by-nc-sa-4.0") else f"Licence: {licence}."
+
+
+def _positions(kind: str | None) -> str:
+    """How the encoder knows word order, where it is not BERT's default."""
+    if kind in (None, "absolute"):
+        return ""
+    return f", relative positions in attention (`{kind}`)"

@@ -119,6 +119,7 @@ def test_relative_position_encoder_exports_and_matches_torch(tmp_path, tiny_enco
     ckpt = build_random_checkpoint(tmp_path / "checkpoint", tokenizer, shape, 64, 8, 32, 16, texts=texts)
     folder = export(ckpt, tmp_path / "export", onnx=True)
     assert json.loads((folder / "config.json").read_text())["position_embedding_type"] == "relative_key"
+    assert "relative positions in attention (`relative_key`)" in (folder / "README.md").read_text(encoding="utf-8")
     report = json.loads((folder / "onnx" / "export_report.json").read_text())
     assert report["fp32"]["max_abs_diff_logits"] <= FP32_TOLERANCE and report["fp32"]["identical_records"] is True
     want = Extractor.from_pretrained(folder, device="cpu")(texts, batch_size=3)

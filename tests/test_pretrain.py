@@ -143,7 +143,7 @@ def test_mlm_eval_blind_loss_hides_the_context(unigram_encoder, seed_docs, tmp_p
     texts = [d.text for d in seed_docs]
     score = masked_lm_score(tmp_path, texts, max_length=64)
     # a random encoder's guesses change with what it sees: blind and sighted losses differ
-    assert abs(score["blind_loss"] - score["loss"]) > 0.1
+    assert abs(score["blind_loss"] - score["loss"]) > 0.01  # 1e-4 at BERT's 0.02 init, 0.09 here
     assert masked_lm_score(tmp_path, texts, max_length=64, seed=1)["masked"] != score["masked"]
 
 
