@@ -182,6 +182,7 @@ def pretrain(config: PretrainConfig, norm: NormalizeConfig | None = None) -> Pat
     norm = norm or NormalizeConfig()
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
+    _check_resume(out, config)
     (out / "pretrain.json").write_text(json.dumps({**asdict(config), "normalize": norm.to_dict()},
                                                   ensure_ascii=False, indent=1))
     set_seed(config.seed)
@@ -214,6 +215,22 @@ def pretrain(config: PretrainConfig, norm: NormalizeConfig | None = None) -> Pat
     trainer.save_model(str(final))
     tokenizer.save_pretrained(final)
     return final
+
+
+ARCHITECTURE = ("from_model", "vocab_size", "layers", "hidden", "heads", "intermediate", "position")
+
+
+def _check_resume(out: Path, config: PretrainConfig) -> None:
+    """A run that will resume from checkpoints must describe the model they hold, field by field."""
+    saved = out / "pretrain.json"
+    if not saved.exists() or not any((out / "checkpoints").glob("checkpoint-*")):
+        return
+    before = json.loads(saved.read_text(encoding="utf-8"))
+    for key in ARCHITECTURE:
+        if key in before and before[key] != getattr(config, key):
+            raise ValueError(f"{saved}: {key} was {before[key]!r}, this run says {getattr(config, key)!r}; "
+                             f"resuming needs the same model (pass --{key.replace('_', '-')} {before[key]}, "
+                             f"or a new --out)")
 
 
 def _attention(encoder: str | os.PathLike) -> str | None:

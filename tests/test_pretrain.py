@@ -30,9 +30,10 @@ def losses(run_dir, step):
     return state, [h["loss"] for h in state["log_history"] if "loss" in h]
 
 
-def test_pretrain_lowers_the_masked_lm_loss_and_resumes(tmp_path, news_corpus):
+def test_pretrain_lowers_the_masked_lm_loss_and_resumes(tmp_path, news_corpus, capsys):
     out = tmp_path / "run"
-    assert main(["pretrain", "--corpus", str(news_corpus), "--out", str(out), "--steps", "40", *TINY]) == 0
+    assert main(["pretrain", "--corpus", str(news_corpus), "--out", str(out), "--steps", "40",
+                 "--position", "relative_key", *TINY]) == 0
     state, first = losses(out, 40)
     assert state["global_step"] == 40 and len(first) == 20  # logged every 2 steps
     assert sum(first[-5:]) / 5 < sum(first[:5]) / 5 - 0.3  # the loss falls (from ln(400) ~ 6)
@@ -41,6 +42,7 @@ def test_pretrain_lowers_the_masked_lm_loss_and_resumes(tmp_path, news_corpus):
 
     config = AutoConfig.from_pretrained(out / "encoder")
     assert (config.num_hidden_layers, config.hidden_size, config.architectures) == (2, 32, ["BertForMaskedLM"])
+    assert config.position_embedding_type == "relative_key"
     tokenizer = AutoTokenizer.from_pretrained(out / "encoder")
     assert len(tokenizer) == config.vocab_size <= 400
     # trained on normalised text: no tatweel or tashkeel piece, digits unified to ASCII
@@ -48,9 +50,12 @@ def test_pretrain_lowers_the_masked_lm_loss_and_resumes(tmp_path, news_corpus):
     saved = json.loads((out / "pretrain.json").read_text(encoding="utf-8"))
     assert saved["steps"] == 40 and saved["normalize"]["split_clitics"] is True
 
+    # resuming with another model than the checkpoints hold is refused, naming the field
+    assert main(["pretrain", "--corpus", str(news_corpus), "--out", str(out), "--steps", "60", *TINY]) == 2
+    assert "position was 'relative_key', this run says 'absolute'" in capsys.readouterr().err
     # run again with a longer schedule, without dropout: it continues from checkpoint-40, it does not start over
     assert main(["pretrain", "--corpus", str(news_corpus), "--out", str(out), "--steps", "60", "--dropout", "0",
-                 *TINY]) == 0
+                 "--position", "relative_key", *TINY]) == 0
     state, resumed = losses(out, 60)
     assert state["global_step"] == 60 and resumed[:20] == first and len(resumed) > 20
     trained = AutoConfig.from_pretrained(out / "checkpoints" / "checkpoint-60")
