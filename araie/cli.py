@@ -77,7 +77,7 @@ def cmd_mlm_eval(args: argparse.Namespace) -> int:
             continue
         print(f"{encoder}: {score['masked']} masked subwords in {score['blocks']} blocks: loss {score['loss']:.3f}, "
               f"top-1 accuracy {score['accuracy']:.3f}; without context {score['blind_loss']:.3f} (context gains "
-              f"{score['blind_loss'] - score['loss']:.2f} nats); the texts' own word frequencies "
+              f"{round(score['blind_loss'] - score['loss'], 2) + 0.0:.2f} nats); the texts' own word frequencies "
               f"{score['unigram_loss']:.3f}; uniform {score['vocab_loss']:.3f}")
     return 0
 

@@ -146,11 +146,19 @@ def masked_lm_model(config: PretrainConfig, tokenizer):
     return SparseMaskedLM(bert)
 
 
+def pack_blocks(documents: list[list[int]], tokenizer, max_length: int) -> list[list[int]]:
+    """Subword ids of documents, each followed by [SEP], cut into `[CLS] … [SEP]` blocks of `max_length`
+    (a tail shorter than a block is dropped)."""
+    flat = [i for ids in documents for i in [*ids, tokenizer.sep_token_id]]
+    body = max_length - 2
+    return [[tokenizer.cls_token_id, *flat[i:i + body], tokenizer.sep_token_id]
+            for i in range(0, len(flat) - body + 1, body)]
+
+
 def build_dataset(config: PretrainConfig, tokenizer, norm: NormalizeConfig):
     """Tokenise and pack the corpus into blocks of `max_length` (cached by `datasets`)."""
     from datasets import Dataset
 
-    block = config.max_length - 2
     cache = Path(config.out) / "dataset"
     if cache.exists():
         return Dataset.load_from_disk(str(cache))
@@ -165,9 +173,7 @@ def build_dataset(config: PretrainConfig, tokenizer, norm: NormalizeConfig):
         return {"ids": tokenizer(batch["text"], add_special_tokens=False)["input_ids"]}
 
     def pack(batch):
-        flat = [i for ids in batch["ids"] for i in [*ids, tokenizer.sep_token_id]]
-        blocks = [flat[i:i + block] for i in range(0, len(flat) - block + 1, block)]
-        return {"input_ids": [[tokenizer.cls_token_id, *b, tokenizer.sep_token_id] for b in blocks]}
+        return {"input_ids": pack_blocks(batch["ids"], tokenizer, config.max_length)}
 
     ds = ds.map(tokenize, batched=True, remove_columns=["text"], num_proc=min(2, os.cpu_count() or 1))
     ds = ds.map(pack, batched=True, batch_size=200, remove_columns=["ids"])
@@ -259,20 +265,17 @@ def _bf16_ok() -> bool:
     return cpu_has_bf16()
 
 
-
 def masked_lm_blocks(tokenizer, texts: list[str], max_length: int = 128, norm: NormalizeConfig | None = None):
     """Normalise, tokenise and pack `texts` as pretraining does: `[CLS] … [SEP]` blocks of `max_length`."""
     import torch
 
-    ids: list[int] = []
-    for text in texts:
-        ids += tokenizer(normalize(text, norm or NormalizeConfig()).text, add_special_tokens=False)["input_ids"]
-        ids.append(tokenizer.sep_token_id)
-    body = max_length - 2
-    if len(ids) < body:
-        raise ValueError(f"the texts give {len(ids)} subwords, fewer than one block of {max_length}")
-    return torch.tensor([[tokenizer.cls_token_id, *ids[i:i + body], tokenizer.sep_token_id]
-                         for i in range(0, len(ids) - body + 1, body)])
+    norm = norm or NormalizeConfig()
+    documents = [tokenizer(normalize(t, norm).text, add_special_tokens=False)["input_ids"] for t in texts]
+    blocks = pack_blocks(documents, tokenizer, max_length)
+    if not blocks:
+        raise ValueError(f"the texts give {sum(len(d) + 1 for d in documents)} subwords, fewer than one block "
+                         f"of {max_length}")
+    return torch.tensor(blocks)
 
 
 def whole_word_mask(blocks, tokenizer, probability: float = 0.15, seed: int = 0):
@@ -308,6 +311,8 @@ def masked_lm_score(encoder: str | os.PathLike, texts: list[str], mask_probabili
     mask = whole_word_mask(blocks, tokenizer, mask_probability, seed)
     plain = ~torch.isin(blocks, torch.tensor(tokenizer.all_special_ids))
     masked = int(mask.sum())
+    if not masked:
+        raise ValueError(f"no word was masked in {len(blocks)} block(s): raise --mask-probability or give more text")
     loss, hits = _masked_lm_loss(model, blocks, mask, blocks.masked_fill(mask, tokenizer.mask_token_id))
     blind, _ = _masked_lm_loss(model, blocks, mask, blocks.masked_fill(plain, tokenizer.mask_token_id))
     freq = torch.bincount(blocks[plain], minlength=len(tokenizer)).double()
