@@ -5,11 +5,24 @@ The network is off: nothing here or in any test reaches a model hub.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# Every cache a test can touch lives in a fresh folder for the session, set before transformers is imported:
+# a warm Hugging Face modules cache once hid a shipped file that the export no longer copied.
+CACHE_ROOT = tempfile.mkdtemp(prefix="araie-test-cache-")
+atexit.register(shutil.rmtree, CACHE_ROOT, ignore_errors=True)
+for _var, _sub in (("HF_HOME", "hf"), ("HF_MODULES_CACHE", "hf/modules"), ("HF_DATASETS_CACHE", "hf/datasets"),
+                   ("XDG_CACHE_HOME", "xdg"), ("TORCHINDUCTOR_CACHE_DIR", "inductor"), ("MPLCONFIGDIR", "mpl"),
+                   ("TRITON_CACHE_DIR", "triton")):
+    os.environ[_var] = os.path.join(CACHE_ROOT, _sub)
+os.environ.pop("TRANSFORMERS_CACHE", None)
 
 from pathlib import Path  # noqa: E402
 

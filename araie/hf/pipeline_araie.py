@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import torch
 from transformers import Pipeline
 
+# Imported for transformers' copy of remote code: see the note in tokenization_araie.py.
+from .text_araie import is_arabic_letter  # noqa: F401
 from .windows_araie import (
     bio_to_spans,
     candidate_pairs,

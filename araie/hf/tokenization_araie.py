@@ -8,12 +8,37 @@ that never cut a letter from its diacritics, exactly as araie's own decoder does
 
 from __future__ import annotations
 
+import logging
+
 from transformers import BertTokenizerFast
 
+# transformers copies a remote-code file, and only the siblings that file itself imports, into its modules
+# cache; so each entry point imports every sibling it needs, also those reached through another sibling
+# (windows_araie imports text_araie). tests/test_hf_files.py holds every shipped file to this.
+from .text_araie import is_arabic_letter  # noqa: F401
 from .windows_araie import extend_over_marks
 
 
+class _NotAMismatch(logging.Filter):
+    """Drops transformers' warning that the folder names another tokenizer class than this one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("The tokenizer class you load from this checkpoint")
+
+
 class AraieTokenizerFast(BertTokenizerFast):
+    @classmethod
+    def _from_pretrained(cls, *args, **kwargs):
+        # tokenizer_config.json says BertTokenizer so that stock transformers loads the folder without remote
+        # code; this class is that tokenizer with marks kept on their letter, so the mismatch warning misleads.
+        base_logger = logging.getLogger("transformers.tokenization_utils_base")
+        quiet = _NotAMismatch()
+        base_logger.addFilter(quiet)
+        try:
+            return super()._from_pretrained(*args, **kwargs)
+        finally:
+            base_logger.removeFilter(quiet)
+
     def _batch_encode_plus(self, batch_text_or_text_pairs, *args, **kwargs):
         encoding = super()._batch_encode_plus(batch_text_or_text_pairs, *args, **kwargs)
         if "offset_mapping" not in encoding or kwargs.get("is_split_into_words"):
