@@ -82,6 +82,20 @@ def cmd_mlm_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_promote_encoder(args: argparse.Namespace) -> int:
+    from araie.promote import promote_encoder
+
+    score = None
+    if args.eval_data:
+        from araie.pretrain import iter_corpus, masked_lm_score
+        from araie.records import corpus_files
+
+        texts = [t for f in corpus_files(args.eval_data) for t in iter_corpus(f, ("text",))]
+        score = masked_lm_score(args.encoder, texts)
+    print(promote_encoder(args.encoder, args.dest, force=args.force, dtype=args.dtype, mlm_eval=score))
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from araie.recipe import load_recipe
     from araie.training import train
@@ -367,6 +381,15 @@ def build_parser() -> argparse.ArgumentParser:
                        ("seed", int)):
         p.add_argument(f"--{name}", type=kind)
     p.set_defaults(func=cmd_pretrain)
+
+    p = sub.add_parser("promote-encoder", help="copy a pretrained encoder from runs/ into a committed folder "
+                       "(fp16 weights, its tokenizer, how it was made, a card)")
+    p.add_argument("encoder", help="an `araie pretrain` encoder folder, e.g. runs/pretrain/rel-4x256/encoder")
+    p.add_argument("dest", help="where it goes, e.g. encoders/rel-4x256 (what train/default.yaml names)")
+    p.add_argument("--dtype", default="float16", choices=["float16", "bfloat16", "float32"])
+    p.add_argument("--eval-data", nargs="+", help="held-out texts to record its `mlm-eval` score (annotations/docs)")
+    p.add_argument("--force", action="store_true", help="replace dest")
+    p.set_defaults(func=cmd_promote_encoder)
 
     p = sub.add_parser("mlm-eval", help="held-out masked-LM loss and accuracy of encoders, and what context buys them")
     p.add_argument("encoders", nargs="+", help="encoder folders with a masked-LM head (`araie pretrain` output)")

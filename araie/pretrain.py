@@ -216,6 +216,7 @@ def pretrain(config: PretrainConfig, norm: NormalizeConfig | None = None) -> Pat
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator)
     resume = any((out / "checkpoints").glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if resume else None)
+    trainer.state.save_to_json(str(out / "trainer_state.json"))  # losses and wall time, for `promote-encoder`
     final = out / "encoder"
     model.config.hidden_dropout_prob = model.config.attention_probs_dropout_prob = FINE_TUNING_DROPOUT
     trainer.save_model(str(final))

@@ -155,3 +155,39 @@ def test_mlm_eval_blind_loss_hides_the_context(unigram_encoder, seed_docs, tmp_p
 def test_mlm_eval_names_a_missing_data_path(unigram_encoder, capsys):
     assert main(["mlm-eval", str(unigram_encoder[0]), "--data", "no-such.jsonl"]) == 2
     assert "araie mlm-eval: error: no-such.jsonl: no such file or folder" in capsys.readouterr().err
+
+
+def test_promote_encoder_stores_fp16_that_fine_tuning_loads_in_fp32(tmp_path, news_corpus, capsys):
+    import torch
+    from safetensors import safe_open
+    from transformers import AutoModel, AutoModelForMaskedLM
+
+    run = tmp_path / "run"
+    assert main(["pretrain", "--corpus", str(news_corpus), "--out", str(run), "--steps", "20", *TINY]) == 0
+    dest = tmp_path / "encoders" / "tiny"
+    assert main(["promote-encoder", str(run / "encoder"), str(dest), "--eval-data", "annotations/docs/seeds.jsonl"]) == 0
+    with safe_open(dest / "model.safetensors", "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
+    summary = json.loads((dest / "pretraining.json").read_text(encoding="utf-8"))
+    assert summary["steps"] == 20 and summary["subwords_seen"] == 20 * 8 * 64
+    assert summary["pretrain"]["layers"] == 2 and summary["stored_as"] == "float16"
+    assert summary["training_loss"]["last"] < summary["training_loss"]["first"]
+    assert summary["mlm_eval"]["masked"] > 100 and summary["train_runtime_s"] >= 0
+    card = (dest / "README.md").read_text(encoding="utf-8")
+    assert "CC BY-NC-SA 4.0" in card and "20 steps, 10,240 subwords seen" in card
+
+    # fine-tuning loads the stored fp16 weights back in fp32, equal to the run's up to fp16 rounding
+    promoted = AutoModel.from_pretrained(dest)
+    original = AutoModel.from_pretrained(run / "encoder")
+    assert promoted.dtype == torch.float32
+    ids = torch.tensor([[2, 50, 60, 70, 3]])
+    assert torch.allclose(promoted(ids).last_hidden_state, original(ids).last_hidden_state, atol=2e-2)
+    _, info = AutoModelForMaskedLM.from_pretrained(dest, output_loading_info=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == []  # the masked-LM head came along
+
+    # nothing is overwritten without asking; a folder that is no encoder is named
+    assert main(["promote-encoder", str(run / "encoder"), str(dest)]) == 2
+    assert f"{dest} exists; pass --force" in capsys.readouterr().err
+    assert main(["promote-encoder", str(run), str(tmp_path / "x")]) == 2
+    assert "no encoder (config.json missing)" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
