@@ -43,10 +43,7 @@ stats: $(VENV)/.stamp
 # and the tokenised corpus are built; resumes from its last checkpoint when run again). It writes runs/ only;
 # `make promote-encoder` then copies the result into $(ENCODER), the folder train/default.yaml fine-tunes from
 # (do it when a model fine-tuned from the new encoder scores better on dev; git keeps the old one).
-prepromote-encoder: $(VENV)/.stamp
-	$(ARAIE) promote-encoder $(PRETRAIN_OUT)/encoder $(ENCODER) --eval-data $(DATA)/docs --force
-
-train: $(VENV)/.stamp
+pretrain: $(VENV)/.stamp
 	$(ARAIE) pretrain --corpus $(CORPUS) --out $(PRETRAIN_OUT) --vocab-size 24000 --layers 4 --hidden 256 \
 		--heads 4 --intermediate 1024 --position relative_key --dropout 0 --steps 3600 --save-steps 200
 
