@@ -170,7 +170,7 @@ def build_dataset(config: PretrainConfig, tokenizer, norm: NormalizeConfig):
     ds = Dataset.from_generator(gen, cache_dir=str(Path(config.out) / "hf_cache"))
 
     def tokenize(batch):
-        return {"ids": tokenizer(batch["text"], add_special_tokens=False)["input_ids"]}
+        return {"ids": tokenizer(batch["text"], add_special_tokens=False, verbose=False)["input_ids"]}
 
     def pack(batch):
         return {"input_ids": pack_blocks(batch["ids"], tokenizer, config.max_length)}
@@ -271,7 +271,9 @@ def masked_lm_blocks(tokenizer, texts: list[str], max_length: int = 128, norm: N
     import torch
 
     norm = norm or NormalizeConfig()
-    documents = [tokenizer(normalize(t, norm).text, add_special_tokens=False)["input_ids"] for t in texts]
+    # whole texts are tokenised, then packed into blocks: no length warning, they are never fed whole
+    documents = [tokenizer(normalize(t, norm).text, add_special_tokens=False, verbose=False)["input_ids"]
+                 for t in texts]
     blocks = pack_blocks(documents, tokenizer, max_length)
     if not blocks:
         raise ValueError(f"the texts give {sum(len(d) + 1 for d in documents)} subwords, fewer than one block "
