@@ -9,12 +9,15 @@ IOB2), for comparison with published Arabic NER numbers.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from araie.records import Document, Entity
 from araie.schema import Schema
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -254,7 +257,9 @@ def evaluate_model(model: str, data: list[str], split: str | None = None, splits
         out_path.with_suffix(".json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
         title = f"Evaluation of {model} on {', '.join(map(str, data))}" + (f" (split {split})" if split else "")
         out_path.with_suffix(".md").write_text(format_markdown(report, title, command), encoding="utf-8")
-        plot_confusion(report, out_path.with_suffix(".png"))
+        if not plot_confusion(report, out_path.with_suffix(".png")):
+            log.warning("no %s: matplotlib is not installed (pip install 'araie[plot]', or `make evaluate`)",
+                        out_path.with_suffix(".png"))
     return report
 
 

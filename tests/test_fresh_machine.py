@@ -114,3 +114,12 @@ def test_both_pipelines_load_the_shipped_folder_on_an_empty_cache(tmp_path, name
 def _span(out: dict, entity_id: str) -> slice:
     entity = next(e for e in out["ie"]["entities"] if e["id"] == entity_id)
     return slice(entity["start"], entity["end"])
+
+
+def test_makefile_targets_parse_without_warnings():
+    # `make -n` prints each target's commands without running them; a doubled target name only warns
+    targets = ["demo", "test", "pretrain", "promote-encoder", "train", "evaluate", "export", "bench"]
+    proc = subprocess.run(["make", "-n", "-W", "pyproject.toml", *targets], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0 and "warning" not in proc.stderr.lower(), proc.stderr
+    assert "araie pretrain --corpus" in proc.stdout and "araie promote-encoder runs/pretrain/" in proc.stdout

@@ -165,7 +165,8 @@ def test_promote_encoder_stores_fp16_that_fine_tuning_loads_in_fp32(tmp_path, ne
     run = tmp_path / "run"
     assert main(["pretrain", "--corpus", str(news_corpus), "--out", str(run), "--steps", "20", *TINY]) == 0
     dest = tmp_path / "encoders" / "tiny"
-    assert main(["promote-encoder", str(run / "encoder"), str(dest), "--eval-data", "annotations/docs/seeds.jsonl"]) == 0
+    seeds = "annotations/docs/seeds.jsonl"
+    assert main(["promote-encoder", str(run / "encoder"), str(dest), "--eval-data", seeds]) == 0
     with safe_open(dest / "model.safetensors", "pt") as f:
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
     summary = json.loads((dest / "pretraining.json").read_text(encoding="utf-8"))
