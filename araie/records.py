@@ -186,9 +186,24 @@ def read_corpus(paths: Iterable[str | os.PathLike]) -> Iterator[Document]:
         yield from read_jsonl(path)
 
 
+_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+
+
+def json_line(obj: Any) -> str:
+    """One JSON line (no newline) with Arabic kept readable.
+
+    The line breaks JSON leaves raw (U+2028, U+2029, NEL) are escaped, so readers that split on
+    every Unicode line break (`str.splitlines`, JavaScript) still see one record per line.
+    """
+    line = json.dumps(obj, ensure_ascii=False)
+    for char, escaped in _LINE_BREAKS.items():
+        line = line.replace(char, escaped)  # outside strings JSON has no such characters
+    return line
+
+
 def dumps(doc: Document) -> str:
-    """One JSON line (no newline) with Arabic kept readable."""
-    return json.dumps(doc.to_json(), ensure_ascii=False)
+    """One JSON line (no newline) of a document, see `json_line`."""
+    return json_line(doc.to_json())
 
 
 def write_jsonl(docs: Iterable[Document], out: str | os.PathLike | IO[str]) -> int:

@@ -80,6 +80,21 @@ def _format_ann(doc: Document) -> tuple[str, dict[str, str]]:
     return "".join(line + "\n" for line in lines), renamed
 
 
+def check_ids(docs: list[Document]) -> list[Document]:
+    """Return `docs` if every id can name BRAT files (safe and unique); else FormatError listing each bad one."""
+    problems, seen = [], set()
+    for doc in docs:
+        where = f"line {doc.meta['line']}, " if "line" in doc.meta else ""
+        if not _SAFE_ID.fullmatch(doc.id):
+            problems.append(f"{where}record {doc.id!r}: id is not a safe file name (letters, digits, _ . -)")
+        elif doc.id in seen:
+            problems.append(f"{where}record {doc.id!r}: duplicate id; BRAT names files after ids")
+        seen.add(doc.id)
+    if problems:
+        raise FormatError("BRAT names files after record ids:\n" + "\n".join(problems))
+    return docs
+
+
 def write_brat(docs: Iterable[Document], path: str | os.PathLike, *, drop_scores: bool = False) -> int:
     """Write each document as `ID.txt` + `ID.ann` (+ `ID.json` when needed) in the folder `path`.
 

@@ -53,6 +53,8 @@ def to_task(doc: Document) -> dict[str, Any]:
         results.append(_with_score({"id": r.id, "from_id": r.head, "to_id": r.tail, "type": "relation",
                                     "direction": "right", "labels": [r.type]}, r.score))
     task: dict[str, Any] = {"data": {"text": doc.text, "id": doc.id}}
+    if "error" in doc.meta:  # a record predict could not use: Label Studio shows `data`, so say it there
+        task["data"]["error"] = doc.meta["error"]
     if doc.meta:
         task["meta"] = doc.meta
     scores = [x.score for x in (*doc.entities, *doc.relations) if x.score is not None]

@@ -85,16 +85,23 @@ def convert(source_path: str | os.PathLike, target_path: str | os.PathLike, *, s
         docs = strip_clitic_spans(docs, counter=counter)
     if drop_relations:
         docs = (_drop_relations(d) for d in docs)
-    # write beside the target and move into place only on success: a refused record leaves nothing behind
+    return write_replacing(WRITERS[dst], docs, target_path)
+
+
+def write_replacing(writer: Writer, docs: Iterable[Document], target_path: str | os.PathLike) -> int:
+    """Write beside the target and move into place only on success: a refused record leaves nothing behind.
+
+    An existing target (file or folder) is replaced; callers check first that replacing was allowed.
+    """
     target = Path(target_path)
     partial = target.with_name(f".{target.name}.partial")
     _remove(partial)
     try:
-        n = WRITERS[dst](docs, partial)
+        n = writer(docs, partial)
     except BaseException:
         _remove(partial)
         raise
-    _remove(target)  # only reached when overwriting was allowed
+    _remove(target)
     os.replace(partial, target)
     return n
 
