@@ -107,6 +107,45 @@ class Document:
         return cls(doc_id, text, tuple(entities), tuple(relations), meta)
 
 
+def structural_problems(obj: Any, *, path: str | os.PathLike | None = None,
+                        line: int | None = None) -> list[RecordError]:
+    """Every structural problem of a parsed record (where `Document.from_json` stops at the first)."""
+    if not isinstance(obj, dict):
+        return [RecordError("record is not a JSON object", path, line)]
+    doc_id = obj.get("id")
+    err = _field_error_factory(path, line, doc_id if isinstance(doc_id, str) else None)
+    out = []
+    if not isinstance(doc_id, str) or not doc_id:
+        out.append(err("missing or empty string", "id"))
+    if not isinstance(obj.get("text"), str):
+        out.append(err("missing or not a string", "text"))
+    fields = {"entities": (("id", str), ("type", str), ("start", int), ("end", int), ("text", str)),
+              "relations": (("id", str), ("type", str), ("head", str), ("tail", str))}
+    for key, wanted in fields.items():
+        try:
+            items = _list(obj, key, err)
+        except RecordError as exc:
+            out.append(exc)
+            continue
+        for i, item in enumerate(items):
+            where = f"{key}[{i}]"
+            if not isinstance(item, dict):
+                out.append(err("must be an object", where))
+                continue
+            for name, kind in wanted:
+                out.extend(_caught(_get, item, name, kind, err, where))
+            out.extend(_caught(_score, item, err, where))
+    return out
+
+
+def _caught(check, *args) -> list[RecordError]:
+    try:
+        check(*args)
+    except RecordError as exc:
+        return [exc]
+    return []
+
+
 def _field_error_factory(path, line, doc_id):
     def err(message: str, field: str) -> RecordError:
         return RecordError(message, path, line, doc_id, field)
