@@ -6,8 +6,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from araie.formats import FormatError
-from araie.records import Document, read_jsonl, write_jsonl
+from araie.formats import FormatError, refuse
+from araie.records import Document, RecordError, iter_json_lines, structural_problems, write_jsonl
 
 Reader = Callable[[str | os.PathLike], Iterator[Document]]
 Writer = Callable[[Iterable[Document], str | os.PathLike], int]
@@ -23,7 +23,18 @@ def _inline_writer(docs, path):
     return write_inline(docs, path)
 
 
-READERS: dict[str, Reader] = {"jsonl": read_jsonl, "inline": _inline_reader}
+def _jsonl_reader(path):
+    """Documents of a JSONL file; every problem of every record is named (as validate does), then refused."""
+    problems = []
+    for number, obj in iter_json_lines(path):
+        found = [obj] if isinstance(obj, RecordError) else structural_problems(obj, path=path, line=number)
+        problems += map(str, found)
+        if not found:
+            yield Document.from_json(obj, path=path, line=number)
+    refuse(problems)
+
+
+READERS: dict[str, Reader] = {"jsonl": _jsonl_reader, "inline": _inline_reader}
 WRITERS: dict[str, Writer] = {"jsonl": write_jsonl, "inline": _inline_writer}
 _SUFFIXES = {".jsonl": "jsonl", ".inline": "inline", ".txt": "inline"}
 
