@@ -29,20 +29,6 @@ AR = ["قصفت الطائرات الروسية مواقع المعارضة في
 
 
 @pytest.fixture(scope="module")
-def random_model(tmp_path_factory, tiny_encoder):
-    """An untrained araie model with the default schema (relations included), saved as a folder."""
-    from araie.schema import DEFAULT_SCHEMA_PATH, Schema
-    from araie.training import build_model, build_tokenizer
-    from tests.test_model import tiny_recipe
-
-    folder = tmp_path_factory.mktemp("random_model")
-    recipe = tiny_recipe(folder, tiny_encoder, folder / "splits.json")
-    build_model(recipe, Schema.load(DEFAULT_SCHEMA_PATH)).save_pretrained(folder / "model")
-    build_tokenizer(str(tiny_encoder)).save_pretrained(folder / "model")
-    return folder / "model"
-
-
-@pytest.fixture(scope="module")
 def extractor(random_model):
     return Extractor.from_pretrained(random_model, device="cpu")
 
