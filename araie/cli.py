@@ -285,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="extract entities and relations from text, JSONL, a folder or stdin")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="exported folder (default: the shipped model/)")
-    p.add_argument("--input", default="-", help="FILE (.jsonl or text, one document per line), FOLDER of .txt, or -")
+    p.add_argument("--input", default="-", help="FILE (JSONL, or text: a document per line), FOLDER, or -")
     p.add_argument("--input-format", default="auto", choices=["auto", "jsonl", "text"])
     p.add_argument("--output", default="-")
     p.add_argument("--format", default="jsonl", choices=["jsonl", "table", "html", "conll", "brat", "labelstudio"])

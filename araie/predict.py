@@ -1,10 +1,11 @@
 """`araie predict`: stream records in, one output record per input record, errors as records.
 
-Inputs: JSONL (`id` and `text` per line), plain text (one document per line), a folder of `.txt`
-files (one document each) or stdin. The stream is read in buffers; inside a buffer documents are
-batched by length, and results are written in input order. A line that cannot be used (bad JSON,
-no text, bytes that are not UTF-8) becomes a record with an `error` field and the run goes on.
-`resume` counts the records already written and continues after them.
+Inputs (`araie.predict_input`): JSONL (`id` and `text` per line), plain text (one document per
+line), a folder of `.txt` and `.jsonl` files, or stdin. The stream is read in buffers; inside a
+buffer documents are batched by length, and results are written in input order. A line that cannot
+be used, or that the model fails on, becomes a record with an `error` field and the run goes on.
+`resume` counts the records already written, checks they came from this input, and continues
+after them. Output checks and writers: `araie.predict_output`.
 """
 
 from __future__ import annotations
