@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import logging
 import os
@@ -107,26 +106,34 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from araie.extractor import Extractor
-    from araie.predict import count_written, predict_stream, read_inputs
+    from araie.predict import predict_stream, read_inputs
+    from araie.predict_output import check_output, resume_point, write_predictions
 
-    if args.output != "-" and os.path.exists(args.output) and not (args.resume or args.force):
-        raise FileExistsError(f"{args.output} exists; pass --resume to continue it or --force to replace it")
+    check_output(args.output, args.format, resume=args.resume, force=args.force, drop_relations=args.drop_relations,
+                 model=args.model)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under `accelerate launch` or torchrun
-        from araie.predict import predict_sharded
-
-        n = predict_sharded(args)
-        if n is not None:
-            print(f"merged {n} record(s) into {args.output}", file=sys.stderr)
-        return 0
-    skip = count_written(args.output, args.format) if args.resume and args.output != "-" else 0
+        return _predict_sharded(args)
+    docs, skip = resume_point(read_inputs(args.input, args.input_format), args.output, args.format, args.resume)
     extractor = Extractor.from_pretrained(args.model, device=args.device, dtype=args.dtype, backend=args.backend,
                                           onnx_file=args.onnx_file)
-    docs = itertools.islice(read_inputs(args.input, args.input_format), skip, None)
     results = predict_stream(extractor, _progress(docs, args.output), batch_size=args.batch_size,
                              entity_threshold=args.entity_threshold, relation_threshold=args.relation_threshold)
-    n = _write_predictions(results, args.output, args.format, append=skip > 0)
-    print(f"wrote {n} record(s){f' after {skip} already there' if skip else ''}", file=sys.stderr)
-    return 0
+    written = write_predictions(results, args.output, args.format, append=skip > 0,
+                                drop_relations=args.drop_relations)
+    print(written.summary(skip), file=sys.stderr)
+    return 1 if written.errors else 0
+
+
+def _predict_sharded(args: argparse.Namespace) -> int:
+    from araie.predict import predict_sharded
+
+    merged = predict_sharded(args)
+    if merged is None:  # not the main process
+        return 0
+    n, errors = merged
+    print(f"merged {n} record(s) into {args.output}{f'; {errors} of them error record(s)' if errors else ''}",
+          file=sys.stderr)
+    return 1 if errors else 0
 
 
 def _progress(docs, output: str):
@@ -135,35 +142,6 @@ def _progress(docs, output: str):
 
         return tqdm(docs, unit=" doc", file=sys.stderr)
     return docs
-
-
-def _write_predictions(results, output: str, fmt: str, append: bool) -> int:
-    from araie.formats.html import render_document, write_html_footer, write_html_header
-    from araie.formats.registry import WRITERS, guess_format
-    from araie.predict import write_record
-
-    if fmt in ("conll", "brat", "labelstudio"):  # formats written whole
-        if output == "-":
-            raise ValueError(f"--format {fmt} writes files; give --output")
-        guess_format(output, fmt)
-        return WRITERS[fmt](list(results), output)
-    out = sys.stdout if output == "-" else open(output, "a" if append else "w", encoding="utf-8")  # noqa: SIM115
-    n = 0
-    try:
-        if fmt == "html":
-            write_html_header(out)
-        for doc in results:
-            if fmt == "html":
-                out.write(render_document(doc))
-            else:
-                write_record(doc, out, fmt)
-            n += 1
-        if fmt == "html":
-            write_html_footer(out)
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    return n
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -269,6 +247,22 @@ def _pairs(items: list[str] | None) -> dict[str, str]:
     return out
 
 
+def _positive_int(value: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def _probability(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {value!r}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="araie", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -305,15 +299,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="extract entities and relations from text, JSONL, a folder or stdin")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="exported folder (default: the shipped model/)")
-    p.add_argument("--input", default="-", help="FILE (.jsonl or text, one document per line), FOLDER of .txt, or -")
+    p.add_argument("--input", default="-", help="FILE (JSONL, or text: a document per line), FOLDER, or -")
     p.add_argument("--input-format", default="auto", choices=["auto", "jsonl", "text"])
     p.add_argument("--output", default="-")
     p.add_argument("--format", default="jsonl", choices=["jsonl", "table", "html", "conll", "brat", "labelstudio"])
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--drop-relations", action="store_true", help="with --format conll: write the entities alone")
+    p.add_argument("--batch-size", type=_positive_int, default=16)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
-    p.add_argument("--entity-threshold", type=float)
-    p.add_argument("--relation-threshold", type=float)
+    p.add_argument("--entity-threshold", type=_probability)
+    p.add_argument("--relation-threshold", type=_probability)
     p.add_argument("--backend", default="torch", choices=["torch", "onnx"], help="onnx: needs `export --onnx`")
     p.add_argument("--onnx-file", default="model.onnx", help="model.onnx or model.int8.onnx (with --backend onnx)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run (jsonl output)")
@@ -411,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as exc:
+    except (ValueError, OSError) as exc:  # FileNotFoundError, FileExistsError, PermissionError are OSErrors
         print(f"araie {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -67,6 +67,10 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, card: str |
         shutil.copy2(checkpoint / "recipe.yaml", out / "recipe.yaml")
     if metrics is not None:
         (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=1), encoding="utf-8")
+    elif (checkpoint / "metrics.json").exists():  # re-exporting an exported folder keeps what it knew
+        shutil.copy2(checkpoint / "metrics.json", out / "metrics.json")
+    if card is None and (checkpoint / "README.md").exists() and (checkpoint / "config.json").exists():
+        card = (checkpoint / "README.md").read_text(encoding="utf-8")  # the same weights: the full card stands
     if card is None:
         from araie.card import model_card
 
@@ -77,9 +81,32 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, card: str |
     if onnx or int8:  # int8 is quantised from the fp32 graph, so it implies it
         from araie.onnx_backend import export_onnx
 
-        export_onnx(model, tokenizer, out / "onnx", int8=int8)
+        export_onnx(model, tokenizer, out / "onnx", int8=int8, texts=agreement_texts())
     # --- end ONNX / int8 ---
+    _honour_umask(out)
     return out
+
+
+def agreement_texts(limit: int = 64) -> list[str]:
+    """Texts to measure ONNX (and int8) agreement on: the corpus documents of this checkout, else the samples.
+
+    Two sample sentences say little about int8 (one flipped tag is half the score); the annotated
+    documents beside the package are the texts the model is meant for.
+    """
+    docs = Path(__file__).resolve().parent.parent / "annotations" / "docs"
+    texts: list[str] = []
+    for path in sorted(docs.glob("*.jsonl")) if docs.is_dir() else []:
+        with open(path, encoding="utf-8") as fh:
+            texts += [json.loads(line)["text"] for line in fh if line.strip()]
+    return texts[:limit] or list(SAMPLE_TEXTS)
+
+
+def _honour_umask(folder: Path) -> None:
+    """Give every written file the mode the user's umask asks for (safetensors writes weights 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def _point_tokenizer_at_remote_class(folder: Path) -> None:

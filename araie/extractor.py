@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from araie.records import Document, Entity, Relation
+from araie.text.edges import trim_span
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model"
@@ -137,10 +138,16 @@ def _as_document(item: str | Document, index: int) -> Document:
 
 
 def _to_document(doc: Document, result: dict) -> Document:
-    entities = tuple(Entity(e["id"], e["type"], e["start"], e["end"], e["text"], e["score"])
-                     for e in result["entities"])
+    entities = []
+    for e in result["entities"]:
+        # a bidi mark, ZWJ or emoji glued to a name is not part of it (araie.text.edges)
+        start, end = trim_span(doc.text, e["start"], e["end"])
+        if start < end:
+            entities.append(Entity(e["id"], e["type"], start, end, doc.text[start:end], e["score"]))
     for e in entities:  # the record invariant, checked before anything is written
         assert doc.text[e.start:e.end] == e.text, (doc.id, e)
-    relations = tuple(Relation(r["id"], r["type"], r["head"], r["tail"], r["score"]) for r in result["relations"])
+    kept = {e.id for e in entities}
+    relations = tuple(Relation(r["id"], r["type"], r["head"], r["tail"], r["score"]) for r in result["relations"]
+                      if r["head"] in kept and r["tail"] in kept)
     meta = {k: v for k, v in doc.meta.items() if k != "error"}
-    return Document(doc.id, doc.text, entities, relations, meta)
+    return Document(doc.id, doc.text, tuple(entities), relations, meta)

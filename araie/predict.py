@@ -1,10 +1,11 @@
 """`araie predict`: stream records in, one output record per input record, errors as records.
 
-Inputs: JSONL (`id` and `text` per line), plain text (one document per line), a folder of `.txt`
-files (one document each) or stdin. The stream is read in buffers; inside a buffer documents are
-batched by length, and results are written in input order. A line that cannot be used (bad JSON,
-no text, bytes that are not UTF-8) becomes a record with an `error` field and the run goes on.
-`resume` counts the records already written and continues after them.
+Inputs (`araie.predict_input`): JSONL (`id` and `text` per line), plain text (one document per
+line), a folder of `.txt` and `.jsonl` files, or stdin. The stream is read in buffers; inside a
+buffer documents are batched by length, and results are written in input order. A line that cannot
+be used, or that the model fails on, becomes a record with an `error` field and the run goes on.
+`resume` counts the records already written, checks they came from this input, and continues
+after them. Output checks and writers: `araie.predict_output`.
 """
 
 from __future__ import annotations
@@ -13,66 +14,15 @@ import itertools
 import json
 import logging
 import os
-import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from araie.records import Document
+from araie.predict_input import is_error, read_inputs
+from araie.records import Document, json_line
 
+__all__ = ["is_error", "read_inputs", "predict_stream", "count_written", "write_record", "predict_sharded"]
 log = logging.getLogger(__name__)
-OUTPUT_FORMATS = ("jsonl", "table", "html", "conll", "brat", "labelstudio")
-
-
-def read_inputs(source: str, input_format: str = "auto") -> Iterator[Document]:
-    """Documents (or error documents) from a path, a folder or `-` for stdin, streaming."""
-    if source != "-" and Path(source).is_dir():
-        for path in sorted(Path(source).glob("*.txt")):
-            try:
-                yield Document(path.stem, path.read_text(encoding="utf-8"), meta={"source_file": path.name})
-            except UnicodeDecodeError as exc:
-                yield _error(path.stem, None, f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})")
-        return
-    if input_format == "auto":
-        input_format = "jsonl" if source.endswith(".jsonl") else "text"
-    if input_format not in ("jsonl", "text"):
-        raise ValueError(f"input format {input_format!r}: choose jsonl or text")
-    stream = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
-    try:
-        for number, raw in enumerate(stream, start=1):
-            yield _parse_line(raw, number, input_format, source)
-    finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
-
-
-def _parse_line(raw: bytes, number: int, input_format: str, source: str) -> Document:
-    try:
-        line = raw.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError as exc:
-        return _error(str(number), number, f"{source}:{number}: not UTF-8 ({exc.reason} at byte {exc.start})")
-    if input_format == "text":
-        return Document(str(number), line)
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return _error(str(number), number, f"{source}:{number}: invalid JSON: {exc.msg} at column {exc.colno}")
-    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-        doc_id = str(obj.get("id", number)) if isinstance(obj, dict) else str(number)
-        return _error(doc_id, number, f"{source}:{number}: field text: missing or not a string")
-    meta = {k: v for k, v in obj.items() if k not in ("id", "text", "entities", "relations")}
-    return Document(str(obj.get("id", number)), obj["text"], meta=meta)
-
-
-def _error(doc_id: str, line: int | None, message: str) -> Document:
-    meta = {"error": message}
-    if line is not None:
-        meta["line"] = line
-    return Document(doc_id, "", meta=meta)
-
-
-def is_error(doc: Document) -> bool:
-    return "error" in doc.meta
 
 
 def predict_stream(extractor, docs: Iterable[Document], batch_size: int = 16, buffer_size: int | None = None,
@@ -85,8 +35,8 @@ def predict_stream(extractor, docs: Iterable[Document], batch_size: int = 16, bu
         good = [d for d in chunk if not is_error(d)]
         try:
             results = iter(extractor(good, batch_size=batch_size, **kwargs)) if good else iter(())
-        except (RuntimeError, ValueError) as exc:  # a failing batch must not lose its records
-            results = iter([_error(d.id, d.meta.get("line"), f"prediction failed: {exc}") for d in good])
+        except Exception:  # noqa: BLE001 - whatever one record does, the others of its buffer must come out
+            results = iter([_predict_one(extractor, d, batch_size, kwargs) for d in good])
         for d in chunk:
             yield d if is_error(d) else next(results)
 
@@ -99,25 +49,51 @@ def predict_stream(extractor, docs: Iterable[Document], batch_size: int = 16, bu
         yield from flush()
 
 
+def _predict_one(extractor, doc: Document, batch_size: int, kwargs: dict) -> Document:
+    """The record of one document alone, or an error record saying why it failed."""
+    try:
+        return extractor([doc], batch_size=batch_size, **kwargs)[0]
+    except Exception as exc:  # noqa: BLE001 - reported in the record, in its place
+        log.debug("prediction of %s failed", doc.id, exc_info=True)
+        message = f"prediction failed: {type(exc).__name__}: {exc}"
+        meta = {"error": message.encode("utf-8", "backslashreplace").decode("utf-8")}
+        if "line" in doc.meta:
+            meta["line"] = doc.meta["line"]
+        return Document(doc.id, "", meta={**({"id": doc.meta["id"]} if "id" in doc.meta else {}), **meta})
+
+
 def count_written(path: str | os.PathLike, output_format: str) -> int:
-    """Complete records already in an output file (for `--resume`); a torn last line is cut off."""
+    """Complete records already in an output file (for `--resume`); a torn last line does not count."""
     if output_format != "jsonl":
         raise ValueError("--resume works with --format jsonl")
     path = Path(path)
     if not path.exists():
         return 0
     data = path.read_bytes()
-    keep = data.rfind(b"\n") + 1
-    if keep != len(data):
-        with open(path, "r+b") as fh:  # drop the half-written record of the killed run
+    return data[:data.rfind(b"\n") + 1].count(b"\n")
+
+
+def cut_torn_line(path: str | os.PathLike) -> None:
+    """Drop the half-written last record a killed run left (call once the output is known to be ours)."""
+    path = Path(path)
+    if not path.exists():
+        return
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        data = fh.read()
+        keep = data.rfind(b"\n") + 1
+        if keep != size:
             fh.truncate(keep)
-    return data[:keep].count(b"\n")
+
+
+def record_json(doc: Document) -> dict:
+    """The JSON object written for a document: the full record, or `{"id", "line", "error"}`."""
+    return doc.to_json() if not is_error(doc) else {"id": doc.id, **doc.meta}
 
 
 def write_record(doc: Document, out: IO[str], output_format: str) -> None:
     if output_format == "jsonl":
-        out.write(json.dumps(doc.to_json() if not is_error(doc) else {"id": doc.id, **doc.meta},
-                             ensure_ascii=False) + "\n")
+        out.write(json_line(record_json(doc)) + "\n")
     elif output_format == "table":
         if is_error(doc):
             out.write(f"{doc.id}\tERROR\t\t\t{doc.meta['error']}\t\n")
@@ -133,14 +109,37 @@ def write_record(doc: Document, out: IO[str], output_format: str) -> None:
     out.flush()
 
 
-def predict_sharded(args, timeout: float = 24 * 3600) -> int | None:
+def skip_written(output: str | os.PathLike, docs: Iterator[Document], skip: int) -> Iterator[Document]:
+    """The inputs after the `skip` records already in `output`, once those are shown to be theirs.
+
+    The written records are the fingerprint of the input they came from: each must carry the id
+    (and, unless it is an error record, the text) of the input record in its place. A mismatch
+    means `--resume` was given another input (or an edited one) and is refused.
+    """
+    n = 0
+    with open(output, encoding="utf-8") as fh:
+        for n, (line, doc) in enumerate(zip(itertools.islice(fh, skip), docs, strict=False), start=1):
+            try:
+                written = json.loads(line)
+            except ValueError:
+                raise ValueError(f"{output}:{n}: not a JSON record; not an araie output? --force starts over") from None
+            expected = record_json(doc)
+            if written.get("id") != expected["id"] or written.get("text") != expected.get("text"):
+                raise ValueError(f"{output}:{n}: record {written.get('id')!r} is not input record {n} "
+                                 f"({expected['id']!r}): the output belongs to another input; --force starts over")
+    if n < skip:
+        raise ValueError(f"{output}: holds {skip} record(s), the input only {n}; --force starts over")
+    return docs
+
+
+def predict_sharded(args, timeout: float = 24 * 3600) -> tuple[int, int] | None:
     """One process of a multi-process run: predict records `rank, rank + world, ...`, then merge.
 
     Rank and world size come from the environment that `accelerate launch` and `torchrun` set
     (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`). Each process writes its share to `OUTPUT.partR-of-W`
     (resumable like a whole run) and marks it done; the main process waits for every mark,
     interleaves the parts back into input order and removes them. A file barrier needs no process
-    group, so the same code runs on CPUs and GPUs. Returns the merged count on rank 0, else None.
+    group, so the same code runs on CPUs and GPUs. Returns `(records, error records)` merged on rank 0, else None.
     """
     import time
 
@@ -154,15 +153,18 @@ def predict_sharded(args, timeout: float = 24 * 3600) -> int | None:
     part, done = parts[rank], parts[rank] + ".done"
     if os.path.exists(done):
         os.remove(done)
+    shard = itertools.islice(read_inputs(args.input, args.input_format), rank, None, world)
     skip = count_written(part, "jsonl") if args.resume else 0
+    if skip:
+        shard = skip_written(part, shard, skip)
+        cut_torn_line(part)
     device = args.device
     if device == "auto":
         import torch
 
         device = f"cuda:{local % torch.cuda.device_count()}" if torch.cuda.is_available() else "cpu"
     extractor = Extractor.from_pretrained(args.model, device=device, dtype=args.dtype)
-    shard = itertools.islice(read_inputs(args.input, args.input_format), rank, None, world)
-    results = predict_stream(extractor, itertools.islice(shard, skip, None), batch_size=args.batch_size,
+    results = predict_stream(extractor, shard, batch_size=args.batch_size,
                              entity_threshold=args.entity_threshold, relation_threshold=args.relation_threshold)
     with open(part, "a" if skip else "w", encoding="utf-8") as out:
         for doc in results:
@@ -178,10 +180,10 @@ def predict_sharded(args, timeout: float = 24 * 3600) -> int | None:
         if time.time() > deadline:
             raise TimeoutError(f"{args.output}: not every process finished its part within {timeout:.0f} s")
         time.sleep(0.2)
-    n = merge_parts(parts, args.output)
+    n, errors = merge_parts(parts, args.output)
     for p in parts:
         os.remove(p + ".done")
-    return n
+    return n, errors
 
 
 def _read(path: str) -> str | None:
@@ -192,10 +194,13 @@ def _read(path: str) -> str | None:
         return None
 
 
-def merge_parts(parts: list[str], output: str) -> int:
-    """Interleave part files line by line (part r holds records r, r + W, ...) into `output`."""
+def merge_parts(parts: list[str], output: str) -> tuple[int, int]:
+    """Interleave part files line by line (part r holds records r, r + W, ...) into `output`.
+
+    Returns the number of records and how many of them are error records.
+    """
     handles = [open(p, encoding="utf-8") for p in parts]  # noqa: SIM115
-    n = 0
+    n = errors = 0
     try:
         with open(output, "w", encoding="utf-8") as out:
             for r in itertools.cycle(range(len(handles))):
@@ -204,9 +209,10 @@ def merge_parts(parts: list[str], output: str) -> int:
                     break
                 out.write(line)
                 n += 1
+                errors += "error" in json.loads(line)
     finally:
         for h in handles:
             h.close()
     for p in parts:
         os.remove(p)
-    return n
+    return n, errors

@@ -107,6 +107,45 @@ class Document:
         return cls(doc_id, text, tuple(entities), tuple(relations), meta)
 
 
+def structural_problems(obj: Any, *, path: str | os.PathLike | None = None,
+                        line: int | None = None) -> list[RecordError]:
+    """Every structural problem of a parsed record (where `Document.from_json` stops at the first)."""
+    if not isinstance(obj, dict):
+        return [RecordError("record is not a JSON object", path, line)]
+    doc_id = obj.get("id")
+    err = _field_error_factory(path, line, doc_id if isinstance(doc_id, str) else None)
+    out = []
+    if not isinstance(doc_id, str) or not doc_id:
+        out.append(err("missing or empty string", "id"))
+    if not isinstance(obj.get("text"), str):
+        out.append(err("missing or not a string", "text"))
+    fields = {"entities": (("id", str), ("type", str), ("start", int), ("end", int), ("text", str)),
+              "relations": (("id", str), ("type", str), ("head", str), ("tail", str))}
+    for key, wanted in fields.items():
+        try:
+            items = _list(obj, key, err)
+        except RecordError as exc:
+            out.append(exc)
+            continue
+        for i, item in enumerate(items):
+            where = f"{key}[{i}]"
+            if not isinstance(item, dict):
+                out.append(err("must be an object", where))
+                continue
+            for name, kind in wanted:
+                out.extend(_caught(_get, item, name, kind, err, where))
+            out.extend(_caught(_score, item, err, where))
+    return out
+
+
+def _caught(check, *args) -> list[RecordError]:
+    try:
+        check(*args)
+    except RecordError as exc:
+        return [exc]
+    return []
+
+
 def _field_error_factory(path, line, doc_id):
     def err(message: str, field: str) -> RecordError:
         return RecordError(message, path, line, doc_id, field)
@@ -186,9 +225,24 @@ def read_corpus(paths: Iterable[str | os.PathLike]) -> Iterator[Document]:
         yield from read_jsonl(path)
 
 
+_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+
+
+def json_line(obj: Any) -> str:
+    """One JSON line (no newline) with Arabic kept readable.
+
+    The line breaks JSON leaves raw (U+2028, U+2029, NEL) are escaped, so readers that split on
+    every Unicode line break (`str.splitlines`, JavaScript) still see one record per line.
+    """
+    line = json.dumps(obj, ensure_ascii=False)
+    for char, escaped in _LINE_BREAKS.items():
+        line = line.replace(char, escaped)  # outside strings JSON has no such characters
+    return line
+
+
 def dumps(doc: Document) -> str:
-    """One JSON line (no newline) with Arabic kept readable."""
-    return json.dumps(doc.to_json(), ensure_ascii=False)
+    """One JSON line (no newline) of a document, see `json_line`."""
+    return json_line(doc.to_json())
 
 
 def write_jsonl(docs: Iterable[Document], out: str | os.PathLike | IO[str]) -> int:

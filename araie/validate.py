@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from araie.hf.text_araie import clitic_split_point
-from araie.records import Document, RecordError, corpus_files, iter_json_lines
+from araie.records import Document, RecordError, corpus_files, iter_json_lines, structural_problems
 from araie.schema import Schema
+from araie.text.edges import edge_character
 
 _ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u0671-\u06D3]")
 
@@ -61,6 +62,8 @@ def check_document(doc: Document, schema: Schema, path: str | None = None, line:
             add(f"text[{e.start}:{e.end}] is {actual!r}, not {e.text!r}", f"{f}.text")
         if actual != actual.strip():
             add(f"span {actual!r} has whitespace at its edge", f"{f}.start")
+        elif edge_character(actual):  # invisible marks and emoji are not part of a name (araie.text.edges)
+            add(f"span {actual!r} {edge_character(actual)}; move the edge inside it", f"{f}.start")
         # the guidelines put a proclitic glued to the article outside the span (بالجيش -> الجيش)
         if actual.split() and clitic_split_point(actual.split()[0]):
             add(f"span {actual!r} starts with a proclitic; the guidelines leave it outside", f"{f}.start", "warning")
@@ -128,8 +131,9 @@ def validate_paths(paths: Iterable[str | os.PathLike], schema: Schema) -> list[P
                 continue
             try:
                 doc = Document.from_json(obj, path=path, line=number)
-            except RecordError as exc:
-                problems.append(Problem("error", exc.message, str(path), number, exc.doc_id, exc.field))
+            except RecordError:  # list every structural problem of the record, not the first alone
+                problems.extend(Problem("error", exc.message, str(path), number, exc.doc_id, exc.field)
+                                for exc in structural_problems(obj, path=path, line=number))
                 continue
             if doc.id in doc_ids:
                 problems.append(Problem("error", f"duplicate document id (first in {doc_ids[doc.id]})",

@@ -78,3 +78,17 @@ def tiny_encoder(tmp_path_factory, tiny_docs):
     if any(docs_dir.glob("*.jsonl")):
         texts += [d.text for d in read_corpus([docs_dir])]
     return build_tiny_encoder(tmp_path_factory.mktemp("tiny_encoder"), texts)
+
+
+@pytest.fixture(scope="session")
+def random_model(tmp_path_factory, tiny_encoder):
+    """An untrained araie model with the default schema (relations included), saved as a folder."""
+    from araie.schema import DEFAULT_SCHEMA_PATH, Schema
+    from araie.training import build_model, build_tokenizer
+    from tests.test_model import tiny_recipe
+
+    folder = tmp_path_factory.mktemp("random_model")
+    recipe = tiny_recipe(folder, tiny_encoder, folder / "splits.json")
+    build_model(recipe, Schema.load(DEFAULT_SCHEMA_PATH)).save_pretrained(folder / "model")
+    build_tokenizer(str(tiny_encoder)).save_pretrained(folder / "model")
+    return folder / "model"

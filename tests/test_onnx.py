@@ -55,6 +55,7 @@ def test_export_writes_one_graph_with_dynamic_axes_and_both_outputs(onnx_folder)
     assert report["fp32"]["max_abs_diff_logits"] <= FP32_TOLERANCE
     assert report["fp32"]["identical_records"] is True
     assert 0.0 <= report["int8"]["entity_f1_vs_torch"] <= 1.0
+    assert report["texts"] == 64  # the corpus documents, not two sample sentences (issue 16)
     ops = {n.op_type for n in onnx.load(str(onnx_folder / "onnx" / "model.int8.onnx")).graph.node}
     assert "MatMulInteger" in ops and "DynamicQuantizeLinear" in ops
 

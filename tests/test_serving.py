@@ -102,7 +102,8 @@ def test_cli_predict_corrupt_line_becomes_an_error_record_in_place(overfit_expor
              json.dumps({"id": "c"}), json.dumps({"id": "d", "text": "قصفت الطائرات حلب"}, ensure_ascii=False)]
     src.write_bytes(("\n".join(lines) + "\n").encode() + b"\xff\xfe broken\n")
     out = tmp_path / "out.jsonl"
-    assert main(["predict", "--model", str(folder), "--input", str(src), "--output", str(out)]) == 0
+    # exit 1: the run finished, and some records are errors
+    assert main(["predict", "--model", str(folder), "--input", str(src), "--output", str(out)]) == 1
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in records] == ["a", "2", "c", "d", "5"]
     assert "error" not in records[0] and "error" not in records[3]
@@ -185,12 +186,13 @@ def test_multi_process_predict_shards_and_merges_in_input_order(overfit_export, 
     lines.insert(3, "{broken")
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     single, multi = tmp_path / "single.jsonl", tmp_path / "multi.jsonl"
-    assert main(["predict", "--model", str(folder), "--input", str(src), "--output", str(single)]) == 0
+    assert main(["predict", "--model", str(folder), "--input", str(src), "--output", str(single)]) == 1
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "araie",
                            "predict", "--model", str(folder), "--input", str(src), "--output", str(multi),
                            "--device", "cpu"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 1, proc.stderr[-2000:]  # the broken line is an error record
+    assert "merged 8 record(s)" in proc.stderr and "1 of them error record(s)" in proc.stderr
     assert multi.read_text(encoding="utf-8") == single.read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir() if "part" in p.name) == []
 

@@ -140,3 +140,22 @@ def test_splits_are_checked(tmp_path, splits, message):
     (tmp_path / "splits.json").write_text(json.dumps(splits), encoding="utf-8")
     out = [str(p) for p in validate_paths([tmp_path], Schema.load())]
     assert (out == []) if message is None else (len(out) == 1 and message in out[0])
+
+
+def test_every_structural_problem_of_a_record_is_listed(tmp_path):
+    # issue 16 item 9: a record with several broken fields gets one problem per field, not the first alone
+    rec = record(entities=[ARMY, {**SHAAR, "start": "28"}, "T3"],
+                 relations=[{"id": "R1", "type": "CONTROLS", "head": 1, "tail": "T2", "score": "high"}])
+    del rec["text"]
+    fields = [p.split("field ")[1].split(":")[0] for p in problems_of(tmp_path, rec)]
+    assert fields == ["text", "entities[1].start", "entities[2]", "relations[0].head", "relations[0].score"]
+
+
+@pytest.mark.parametrize("edge, name", [("\u200f", "U+200F RIGHT-TO-LEFT MARK"), ("\u200d", "U+200D ZERO WIDTH JOINER"),
+                                        ("😀", "U+1F600 GRINNING FACE")])
+def test_invisible_marks_and_emoji_at_a_span_edge_are_errors(tmp_path, edge, name):
+    text = f"قصفت الطائرات حلب{edge} أمس"
+    rec = {"id": "doc1", "text": text, "entities": [{"id": "T1", "type": "GPE", "start": 14, "end": 18,
+                                                     "text": text[14:18]}]}
+    out = problems_of(tmp_path, rec)
+    assert len(out) == 1 and "field entities[0].start" in out[0] and f"ends with {name}" in out[0]

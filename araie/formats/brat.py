@@ -14,7 +14,9 @@ Refused (FormatError): scores (unless `drop_scores=True`), discontinuous spans (
 across a line break (BRAT would write them discontinuous), `.ann` text that does not match the
 `.txt`, relations naming unknown entities, and record ids that are not safe file names. Other
 `.ann` lines (notes, attributes, normalisations, events) have no araie counterpart: they are skipped
-with a warning naming the file.
+with a warning naming the file; a line that is none of these is refused. A `.txt` without its `.ann`
+is refused too. Reading goes on past a problem, so the one FormatError names every problem, each
+with file and line.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from araie.formats import FormatError
+from araie.formats import FormatError, refuse
 from araie.formats.registry import register
 from araie.records import Document, Entity, Relation
 
@@ -37,6 +39,7 @@ logger = logging.getLogger(__name__)
 _SAFE_ID = re.compile(r"[\w][\w.\-]*")  # a file stem on every platform: no separators, no leading dot
 _BRAT_ID = {"T": re.compile(r"T\d+"), "R": re.compile(r"R\d+")}
 _OFFSETS = re.compile(r"(\S+) (\d+) (\d+)")
+_SKIPPED = ("E", "A", "M", "N")  # events, attributes, modifications, normalisations: no araie counterpart
 
 
 def _brat_ids(items: Iterable[str], prefix: str) -> dict[str, str]:
@@ -78,6 +81,21 @@ def _format_ann(doc: Document) -> tuple[str, dict[str, str]]:
         lines.append(f"{rel_ids[r.id]}\t{r.type} Arg1:{ent_ids[r.head]} Arg2:{ent_ids[r.tail]}")
     renamed = {b: a for a, b in (*ent_ids.items(), *rel_ids.items()) if a != b}
     return "".join(line + "\n" for line in lines), renamed
+
+
+def check_ids(docs: list[Document]) -> list[Document]:
+    """Return `docs` if every id can name BRAT files (safe and unique); else FormatError listing each bad one."""
+    problems, seen = [], set()
+    for doc in docs:
+        where = f"line {doc.meta['line']}, " if "line" in doc.meta else ""
+        if not _SAFE_ID.fullmatch(doc.id):
+            problems.append(f"{where}record {doc.id!r}: id is not a safe file name (letters, digits, _ . -)")
+        elif doc.id in seen:
+            problems.append(f"{where}record {doc.id!r}: duplicate id; BRAT names files after ids")
+        seen.add(doc.id)
+    if problems:
+        raise FormatError("BRAT names files after record ids:\n" + "\n".join(problems))
+    return docs
 
 
 def write_brat(docs: Iterable[Document], path: str | os.PathLike, *, drop_scores: bool = False) -> int:
@@ -149,7 +167,8 @@ def read_brat_document(ann: str | os.PathLike) -> Document:
     with open(txt, encoding="utf-8", newline="") as fh:
         text = fh.read()
     entities: list[Entity] = []
-    relations: list[Relation] = []
+    relations: list[tuple[int, Relation]] = []
+    problems: list[str] = []
     skipped = 0
     with open(ann, encoding="utf-8", newline="") as fh:
         source = fh.read()
@@ -159,18 +178,28 @@ def read_brat_document(ann: str | os.PathLike) -> Document:
             continue
         ann_id, _, rest = line.partition("\t")
         body, _, surface = rest.partition("\t")
-        if ann_id.startswith("T"):
-            entities.append(_parse_entity(ann, number, ann_id, body, surface if "\t" in rest else None, text))
-        elif ann_id.startswith("R"):
-            relations.append(_parse_relation(ann, number, ann_id, body))
-        else:
-            skipped += 1
+        try:
+            if ann_id.startswith("T"):
+                entities.append(_parse_entity(ann, number, ann_id, body, surface if "\t" in rest else None, text))
+            elif ann_id.startswith("R"):
+                relations.append((number, _parse_relation(ann, number, ann_id, body)))
+            elif (ann_id[:1] in _SKIPPED and ann_id[1:].isdigit()) or ann_id.startswith("#"):
+                skipped += 1
+            else:
+                problems.append(f"{ann}:{number}: field id: {ann_id!r} is not a BRAT annotation id "
+                                "(T, R, E, A, M, N followed by a number, or # for a note)")
+        except FormatError as exc:
+            problems.extend(exc.problems)
     if skipped:
         logger.warning("%s: skipped %d note/attribute/event line(s) that araie records cannot carry", ann, skipped)
     known = {e.id for e in entities}
-    for r in relations:
-        if r.head not in known or r.tail not in known:
-            raise FormatError(f"{ann}: relation {r.id} names an entity that is not in the file")
+    for number, r in relations:
+        for side, arg in (("Arg1", r.head), ("Arg2", r.tail)):
+            if arg not in known:
+                problems.append(f"{ann}:{number}: field {side}: relation {r.id} names {arg!r}, not an entity of "
+                                "the file")
+    refuse(problems)
+    relations = [r for _, r in relations]
     meta: dict[str, Any] = {}
     sidecar = ann.with_suffix(".json")
     if sidecar.exists():
@@ -191,8 +220,14 @@ def read_brat(path: str | os.PathLike) -> Iterator[Document]:
     """Stream the documents of a BRAT folder (sorted by file name), or of one `.ann` file."""
     path = Path(path)
     if path.is_dir():
+        problems = [f"{txt}: no {txt.stem}.ann beside it; add an empty one to convert it without annotations"
+                    for txt in sorted(path.glob("*.txt")) if not txt.with_suffix(".ann").exists()]
         for ann in sorted(path.glob("*.ann")):
-            yield read_brat_document(ann)
+            try:
+                yield read_brat_document(ann)
+            except FormatError as exc:  # go on: every problem of the folder is named, then all are refused
+                problems.extend(exc.problems)
+        refuse(problems)
     elif path.suffix == ".ann":
         yield read_brat_document(path)
     else:

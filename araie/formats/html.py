@@ -40,13 +40,15 @@ def render_document(doc: Document) -> str:
         parts.append(html.escape(doc.text[pos:e.start]))
         colour = COLOURS.get(e.type, "#eeeeee")
         score = f" {e.score:.2f}" if e.score is not None else ""
-        parts.append(f"<mark data-id=\"{e.id}\" data-type=\"{e.type}\" style=\"background:{colour}\" "
-                     f"title=\"{e.id} {e.type}{score}\">{html.escape(e.text)}<sub>{e.type}</sub></mark>")
+        # ids and types are data too (an annotation file, an untrusted model's id2label): escape them all
+        eid, etype = html.escape(e.id), html.escape(e.type)
+        parts.append(f"<mark data-id=\"{eid}\" data-type=\"{etype}\" style=\"background:{colour}\" "
+                     f"title=\"{eid} {etype}{score}\">{html.escape(e.text)}<sub>{etype}</sub></mark>")
         pos = e.end
     parts.append(html.escape(doc.text[pos:]))
     ents = {e.id: e for e in doc.entities}
     rows = "".join(
-        f"<tr><td dir=\"ltr\">{r.type}</td><td><bdi>{html.escape(ents[r.head].text)}</bdi></td><td>←</td>"
+        f"<tr><td dir=\"ltr\">{html.escape(r.type)}</td><td><bdi>{html.escape(ents[r.head].text)}</bdi></td><td>←</td>"
         f"<td><bdi>{html.escape(ents[r.tail].text)}</bdi></td>"
         f"<td dir=\"ltr\">{'' if r.score is None else f'{r.score:.2f}'}</td></tr>"
         for r in doc.relations if r.head in ents and r.tail in ents)

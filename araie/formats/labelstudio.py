@@ -14,10 +14,12 @@ and the prediction with the lowest of them, which Label Studio uses to sort task
 Record metadata goes to the task's `meta`, which Label Studio keeps. Offsets are code points, as
 Label Studio has exported them since its emoji fix, so no UTF-16 conversion is done.
 
-The reader takes the first annotation that was not cancelled, else the first prediction; result ids
+The reader takes the one annotation that was not cancelled (several are refused: a second
+annotator's work would vanish), else the first prediction; result ids
 become entity ids (and relation ids where present, else `R<n>`). Direction `left` swaps head and
-tail. A relation without a label, a label result with several labels, or a `value.text` that does
-not match the text at its offsets is refused with FormatError naming the task.
+tail. A relation without a label or to a missing result, a label result with several labels, or a
+`value.text` that does not match the text at its offsets is refused; reading goes on, and one
+FormatError names every problem, each with its task.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from araie.formats import FormatError
+from araie.formats import FormatError, refuse
 from araie.formats.registry import register
 from araie.records import Document, Entity, Relation
 
@@ -53,6 +55,8 @@ def to_task(doc: Document) -> dict[str, Any]:
         results.append(_with_score({"id": r.id, "from_id": r.head, "to_id": r.tail, "type": "relation",
                                     "direction": "right", "labels": [r.type]}, r.score))
     task: dict[str, Any] = {"data": {"text": doc.text, "id": doc.id}}
+    if "error" in doc.meta:  # a record predict could not use: Label Studio shows `data`, so say it there
+        task["data"]["error"] = doc.meta["error"]
     if doc.meta:
         task["meta"] = doc.meta
     scores = [x.score for x in (*doc.entities, *doc.relations) if x.score is not None]
@@ -73,14 +77,22 @@ def write_labelstudio(docs: Iterable[Document], path: str | os.PathLike) -> int:
 
 
 def _results(task: dict[str, Any], where: str) -> list[Any]:
-    """Results of the first live annotation, else of the first prediction (human work wins)."""
+    """Results of the one live annotation, else of the first prediction (human work wins).
+
+    Several live annotations (a second annotator) are refused: a record holds one reading, and
+    keeping the first would drop the others unseen.
+    """
     for key in ("annotations", "completions", "predictions"):  # `completions`: Label Studio before 1.0
-        for item in task.get(key) or []:
-            if isinstance(item, dict) and not item.get("was_cancelled"):
-                results = item.get("result", [])
-                if not isinstance(results, list):
-                    raise FormatError(f"{where}: {key} result must be a list")
-                return results
+        live = [item for item in task.get(key) or [] if isinstance(item, dict) and not item.get("was_cancelled")]
+        if len(live) > 1 and key != "predictions":
+            ids = ", ".join(str(item.get("id", "?")) for item in live)
+            raise FormatError(f"{where}: field {key}: {len(live)} annotations (ids {ids}); araie keeps one per "
+                              "document: adjudicate in Label Studio, or cancel the ones to leave out")
+        if live:
+            results = live[0].get("result", [])
+            if not isinstance(results, list):
+                raise FormatError(f"{where}: {key} result must be a list")
+            return results
     return []
 
 
@@ -131,14 +143,22 @@ def from_task(task: Any, fallback_id: str, where: str) -> Document:
     where = f"{where} (record {doc_id})"
     entities: list[Entity] = []
     relations: list[Relation] = []
+    problems: list[str] = []
     for item in _results(task, where):
         kind = item.get("type") if isinstance(item, dict) else None
-        if kind == "labels":
-            entities.append(_entity(item, text, len(entities) + 1, where))
-        elif kind == "relation":
-            relations.append(_relation(item, len(relations) + 1, where))
-        else:
-            raise FormatError(f"{where}: result of type {kind!r} is neither 'labels' nor 'relation'")
+        try:
+            if kind == "labels":
+                entities.append(_entity(item, text, len(entities) + 1, where))
+            elif kind == "relation":
+                relations.append(_relation(item, len(relations) + 1, where))
+            else:
+                raise FormatError(f"{where}: result of type {kind!r} is neither 'labels' nor 'relation'")
+        except FormatError as exc:  # every problem of the task is named
+            problems.extend(exc.problems)
+    known = {e.id for e in entities}
+    problems += [f"{where}: field {side}: relation {r.id} names {arg!r}, not a labels result of the task"
+                 for r in relations for side, arg in (("from_id", r.head), ("to_id", r.tail)) if arg not in known]
+    refuse(problems)
     meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
     return Document(str(doc_id), text, tuple(entities), tuple(relations), dict(meta))
 
@@ -159,9 +179,14 @@ def read_labelstudio(path: str | os.PathLike) -> Iterator[Document]:
     if not isinstance(tasks, list):
         raise FormatError(f"{path}: expected a JSON list of tasks")
     stem = Path(path).stem
+    problems: list[str] = []
     for n, task in enumerate(tasks, start=1):
         task_id = task.get("id") if isinstance(task, dict) else None
-        yield from_task(task, f"{stem}_{task_id if task_id is not None else n}", f"{path}: task {n}")
+        try:
+            yield from_task(task, f"{stem}_{task_id if task_id is not None else n}", f"{path}: task {n}")
+        except FormatError as exc:  # go on: every problem of the file is named, then all are refused
+            problems.extend(exc.problems)
+    refuse(problems)
 
 
 register("labelstudio", read_labelstudio, write_labelstudio, ".json")

@@ -6,8 +6,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from araie.formats import FormatError
-from araie.records import Document, read_jsonl, write_jsonl
+from araie.formats import FormatError, refuse
+from araie.records import Document, RecordError, iter_json_lines, structural_problems, write_jsonl
 
 Reader = Callable[[str | os.PathLike], Iterator[Document]]
 Writer = Callable[[Iterable[Document], str | os.PathLike], int]
@@ -23,7 +23,18 @@ def _inline_writer(docs, path):
     return write_inline(docs, path)
 
 
-READERS: dict[str, Reader] = {"jsonl": read_jsonl, "inline": _inline_reader}
+def _jsonl_reader(path):
+    """Documents of a JSONL file; every problem of every record is named (as validate does), then refused."""
+    problems = []
+    for number, obj in iter_json_lines(path):
+        found = [obj] if isinstance(obj, RecordError) else structural_problems(obj, path=path, line=number)
+        problems += map(str, found)
+        if not found:
+            yield Document.from_json(obj, path=path, line=number)
+    refuse(problems)
+
+
+READERS: dict[str, Reader] = {"jsonl": _jsonl_reader, "inline": _inline_reader}
 WRITERS: dict[str, Writer] = {"jsonl": write_jsonl, "inline": _inline_writer}
 _SUFFIXES = {".jsonl": "jsonl", ".inline": "inline", ".txt": "inline"}
 
@@ -85,16 +96,23 @@ def convert(source_path: str | os.PathLike, target_path: str | os.PathLike, *, s
         docs = strip_clitic_spans(docs, counter=counter)
     if drop_relations:
         docs = (_drop_relations(d) for d in docs)
-    # write beside the target and move into place only on success: a refused record leaves nothing behind
+    return write_replacing(WRITERS[dst], docs, target_path)
+
+
+def write_replacing(writer: Writer, docs: Iterable[Document], target_path: str | os.PathLike) -> int:
+    """Write beside the target and move into place only on success: a refused record leaves nothing behind.
+
+    An existing target (file or folder) is replaced; callers check first that replacing was allowed.
+    """
     target = Path(target_path)
     partial = target.with_name(f".{target.name}.partial")
     _remove(partial)
     try:
-        n = WRITERS[dst](docs, partial)
+        n = writer(docs, partial)
     except BaseException:
         _remove(partial)
         raise
-    _remove(target)  # only reached when overwriting was allowed
+    _remove(target)
     os.replace(partial, target)
     return n
 
