@@ -31,6 +31,7 @@ def corpus_stats(paths: Iterable[str | os.PathLike], splits: dict[str, str] | No
             row["entities"].update(e.type for e in doc.entities)
             row["relations"].update(r.type for r in doc.relations)
             row["source"][str(doc.meta.get("source", "unknown"))] += 1
+            row["source_words"][str(doc.meta.get("source", "unknown"))] += len(doc.text.split())
     return {split: {k: dict(v) for k, v in row.items()} for split, row in table.items()}
 
 
@@ -43,7 +44,9 @@ def format_stats(stats: dict, entity_types: Iterable[str], relation_types: Itera
     rows += [(f"  {t}", [stats[s]["entities"].get(t, 0) for s in splits]) for t in entity_types]
     rows += [(f"  {t}", [stats[s]["relations"].get(t, 0) for s in splits]) for t in relation_types]
     sources = sorted({src for s in splits for src in stats[s].get("source", {})})
-    rows += [(f"source={src}", [stats[s]["source"].get(src, 0) for s in splits]) for src in sources]
+    for src in sources:
+        rows.append((f"source={src}", [stats[s].get("source", {}).get(src, 0) for s in splits]))
+        rows.append(("  words", [stats[s].get("source_words", {}).get(src, 0) for s in splits]))
     width = max(len(r[0]) for r in rows) + 2
     lines = ["".ljust(width) + "".join(s.rjust(10) for s in splits)]
     lines += [name.ljust(width) + "".join(str(v).rjust(10) for v in values) for name, values in rows]
