@@ -59,6 +59,20 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_split(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from araie.records import read_corpus
+    from araie.splits import make_splits, write_splits
+
+    splits = make_splits((d.id for d in read_corpus(args.paths)), args.dev, args.test, args.seed)
+    write_splits(splits, args.out, overwrite=args.force)
+    counts = Counter(splits.values())
+    print(f"wrote {args.out}: " + ", ".join(f"{counts[s]} {s}" for s in ("train", "dev", "test") if counts[s]),
+          file=sys.stderr)
+    return 0
+
+
 def cmd_pretrain(args: argparse.Namespace) -> int:
     from araie.pretrain import PretrainConfig, pretrain
 
@@ -294,6 +308,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.add_argument("--drop-relations", action="store_true", help="drop relations for formats that cannot carry them")
     p.set_defaults(func=cmd_convert)
+    p = sub.add_parser("split", help="write splits.json: each document of a corpus to train, dev or test")
+    p.add_argument("paths", nargs="+", help="JSONL files or folders")
+    p.add_argument("--out", required=True, help="splits.json to write")
+    p.add_argument("--dev", type=float, default=0.1, help="share of documents for dev (default 0.1)")
+    p.add_argument("--test", type=float, default=0.0, help="share of documents for test (default 0)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_split)
+
     p = sub.add_parser("train", help="fine-tune an encoder on the annotated corpus (a YAML recipe)")
     p.add_argument("recipe")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
