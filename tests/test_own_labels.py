@@ -153,3 +153,55 @@ def test_from_encoder_accepts_an_araie_config():
     assert config.to_dict()["model_type"] == source.encoder_model_type == "bert"
     assert config.window_length == 64 and config.relation_labels == ["NONE"]
     assert config.hidden_size == source.hidden_size and "auto_map" not in config.to_dict()
+
+
+def test_encoder_learning_rate_and_layer_decay_give_each_layer_its_rate(tiny_encoder):
+    from araie.optim import parameter_groups
+
+    recipe = load_recipe(ROOT / "train/default.yaml", [f"model.encoder={tiny_encoder}", "model.max_length=64",
+                                                        "model.overlap=8", "model.relation_hidden=32"])
+    model = build_model(recipe, Schema.load())
+    named = dict(model.named_parameters())
+    groups = parameter_groups(model, 1e-3, 1e-4, 0.5, 0.01, {n for n in named if not n.endswith("bias")})
+    lr = {id(p): g["lr"] for g in groups for p in g["params"]}
+    decay = {id(p): g["weight_decay"] for g in groups for p in g["params"]}
+    assert len(lr) == len(named)
+    assert lr[id(named["classifier.weight"])] == lr[id(named["relation.project.weight"])] == 1e-3
+    assert lr[id(named["bert.encoder.layer.1.output.dense.weight"])] == 1e-4  # the top of two layers
+    assert lr[id(named["bert.encoder.layer.0.output.dense.weight"])] == 5e-5
+    assert lr[id(named["bert.embeddings.word_embeddings.weight"])] == 2.5e-5
+    assert decay[id(named["classifier.weight"])] == 0.01 and decay[id(named["classifier.bias"])] == 0.0
+
+
+def test_label_smoothing_reaches_the_token_loss(tiny_encoder, tiny_docs):
+    from araie.training import Collator, to_dataset
+
+    losses = []
+    for smoothing in (0.0, 0.2):
+        recipe = load_recipe(ROOT / "train/default.yaml", [
+            f"model.encoder={tiny_encoder}", "model.max_length=64", "model.overlap=8", "model.relation_hidden=32",
+            f"model.label_smoothing={smoothing}"])
+        torch.manual_seed(0)
+        model = build_model(recipe, Schema.load()).eval()
+        tokenizer = build_tokenizer(str(tiny_encoder))
+        rows = to_dataset(tiny_docs[:1], tokenizer, Schema.load(), recipe, sample=False)
+        losses.append(model(**Collator(tokenizer.pad_token_id)([rows[0]])).ner_loss.item())
+        assert model.config.label_smoothing == smoothing
+    assert losses[0] != pytest.approx(losses[1])
+
+
+@pytest.mark.parametrize("override, message", [
+    ("model.encoder_learning_rate=fast", "model.encoder_learning_rate must be a number >= 0 or null"),
+    ("model.layer_decay=0", r"model.layer_decay must be in \(0, 1\]"),
+    ("model.label_smoothing=1.5", r"model.label_smoothing must be in \[0, 1\)"),
+    ("training.label_smoothing_factor=0.1", "use model.label_smoothing"),
+])
+def test_bad_optimisation_knobs_fail_naming_the_key(override, message):
+    with pytest.raises(RecipeError, match=message):
+        load_recipe(ROOT / "train/default.yaml", [override])
+
+
+def test_exponent_form_encoder_learning_rate_in_yaml_is_a_number(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("model:\n  encoder_learning_rate: 3e-5\n", encoding="utf-8")
+    assert load_recipe(path).model.encoder_learning_rate == 3e-5
