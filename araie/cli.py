@@ -112,6 +112,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from araie.predict import fast_start
+
+    fast_start()  # before torch and transformers are imported
     from araie.extractor import Extractor
     from araie.predict import count_written, predict_stream, read_inputs
 
