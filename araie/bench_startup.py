@@ -71,3 +71,9 @@ def startup_markdown(startup: dict) -> list[str]:
     lines += ["", f"The start-up cuts (`araie.predict.fast_start`) take {100 * startup['cut_share']:.0f} % off the "
               "time to the first record.", ""]
     return lines
+
+
+if __name__ == "__main__":  # `python -m araie.bench_startup [MODEL] [REPEATS]`: this row alone
+    report = bench_startup(Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "model"),
+                           int(sys.argv[2]) if len(sys.argv) > 2 else 5)
+    sys.stdout.write("\n".join(startup_markdown(report)) + "\n")
