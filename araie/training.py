@@ -150,11 +150,11 @@ class DevScorer:
 
     def __call__(self, pred=None) -> dict[str, float]:
         from araie.evaluate import score
-        from araie.extractor import _to_document
+        from araie.extractor import to_document
         from araie.hf.pipeline_araie import extract_documents
 
         results = extract_documents(self.model, self.tokenizer, [d.text for d in self.docs], self.batch_size)
-        preds = [_to_document(d, r) for d, r in zip(self.docs, results, strict=True)]
+        preds = [to_document(d, r) for d, r in zip(self.docs, results, strict=True)]
         report = score(self.docs, preds, self.schema)
         metrics = {"entity_f1": report.entities_strict.micro.f1}
         if self.relations:
