@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from araie.bench_report import flop_ceiling, machine_info, non_embedding_params, to_markdown, workload_flops
+from araie.bench_startup import bench_startup
 from araie.bench_worker import run_worker
 from araie.extractor import Extractor, cpu_has_bf16
 
@@ -129,7 +130,8 @@ def run_bench(cfg: BenchConfig) -> Path:
         configs[GPU_CONFIG[0]] = GPU_CONFIG[1]
     else:
         result["gpu"] = "skipped: torch.cuda.is_available() is False on this machine (bf16 runs need CUDA)"
-    for name, folder, note in prepare_models(cfg, work, texts):
+    prepared = prepare_models(cfg, work, texts)
+    for name, folder, note in prepared:
         if folder is None:
             result["models"][name] = {"skipped": note}
             continue
@@ -138,6 +140,9 @@ def run_bench(cfg: BenchConfig) -> Path:
         result["models"][name]["agreement_on_seeds"] = seed_agreement(folder, cfg.quick)
         result["models"][name]["profile"] = torch_profile(folder, texts[:2 if cfg.quick else 8])
     result["memory_flatness"] = bench_flatness(cfg, work, texts)
+    shipped = ROOT / "model"
+    folder = shipped if (shipped / "config.json").exists() and not cfg.quick else next(f for _, f, _ in prepared if f)
+    result["startup"] = bench_startup(folder, repeats=1 if cfg.quick else 5)
     result["machine"]["loadavg_end"] = list(os.getloadavg())
     out = Path(cfg.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -163,7 +163,12 @@ def to_markdown(result: dict) -> str:
     lines += [f"| {n} | {r['seconds']:.1f} | {r['rss_loaded_mb']:.0f} | {r['predict_peak_rss_mb']:.0f} | "
               f"{r['peak_rss_mb']:.0f} |" for n, r in fl["runs"].items()]
     lines += ["", f"Peak RSS while predicting, {fl['factor']} N / N: **{fl['peak_ratio']:.3f}** "
-              f"({fl['peak_delta_mb']:+.0f} MB).", "", prov, "", "## GPU", "",
+              f"({fl['peak_delta_mb']:+.0f} MB).", "", prov, ""]
+    if "startup" in result:
+        from araie.bench_startup import startup_markdown
+
+        lines += [*startup_markdown(result["startup"]), prov, ""]
+    lines += ["## GPU", "",
               result.get("gpu", "bf16 autocast, batch 64: the `araie_cuda_bf16` rows above."), ""]
     return "\n".join(lines)
 

@@ -41,14 +41,34 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_convert(args: argparse.Namespace) -> int:
     from araie.formats.registry import convert
 
-    counter: dict[str, int] = {}
-    n = convert(args.input, args.output, source=args.source_format, target=args.target_format,
-                type_map=_pairs(args.type_map), strip_clitics=args.strip_clitics, overwrite=args.force,
-                drop_relations=args.drop_relations,
-                counter=counter)
+    counter: dict = {}
+    type_map, drop = _pairs(args.type_map), args.drop_types or []
+    # a foreign label set is being brought to the schema: every type written must be one of its types
+    schema = Schema.load(args.schema) if type_map or drop else None
+    n = convert(args.input, args.output, source=args.source_format, target=args.target_format, type_map=type_map,
+                strip_clitics=args.strip_clitics, overwrite=args.force, drop_relations=args.drop_relations,
+                drop_types=drop, schema=schema, doc_size=args.doc_size, counter=counter)
     print(f"converted {n} document(s) to {args.output}", file=sys.stderr)
+    for etype, count in sorted(counter.get("dropped", {}).items()):
+        print(f"dropped {count} {etype} span(s)", file=sys.stderr)
+    if counter.get("dropped_relations"):
+        print(f"dropped {counter['dropped_relations']} relation(s) holding a dropped span", file=sys.stderr)
     if args.strip_clitics:
         print(f"moved proclitics out of {counter.get('changed', 0)} entity span(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from araie.records import read_corpus
+    from araie.splits import make_splits, write_splits
+
+    splits = make_splits((d.id for d in read_corpus(args.paths)), args.dev, args.test, args.seed)
+    write_splits(splits, args.out, overwrite=args.force)
+    counts = Counter(splits.values())
+    print(f"wrote {args.out}: " + ", ".join(f"{counts[s]} {s}" for s in ("train", "dev", "test") if counts[s]),
+          file=sys.stderr)
     return 0
 
 
@@ -105,6 +125,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from araie.predict import fast_start
+
+    fast_start()  # before torch and transformers are imported
     from araie.extractor import Extractor
     from araie.predict import predict_stream, read_inputs
     from araie.predict_output import check_output, resume_point, write_predictions
@@ -285,11 +308,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output")
     p.add_argument("--from", dest="source_format", help="input format (default: from the name)")
     p.add_argument("--to", dest="target_format", help="output format (default: from the name)")
-    p.add_argument("--type-map", nargs="*", metavar="FROM=TO", help="rename entity types, e.g. PERS=PER")
+    p.add_argument("--type-map", nargs="*", metavar="FROM=TO", help="rename entity types, e.g. PERS=PER; "
+                   "MISC= (or MISC=O) drops MISC; every type written must then be in --schema")
+    p.add_argument("--drop-types", nargs="*", metavar="TYPE", help="drop entities of these (source) types, "
+                   "e.g. MISC, with their relations; prints how many")
+    p.add_argument("--doc-size", type=int, metavar="N", help="CoNLL input: a new document every N sentences "
+                   "(a file without -DOCSTART- is otherwise one document)")
+    p.add_argument("--schema", default=DEFAULT_SCHEMA_PATH, help="schema the mapped types must belong to")
     p.add_argument("--strip-clitics", action="store_true", help="move proclitics out of entity spans")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.add_argument("--drop-relations", action="store_true", help="drop relations for formats that cannot carry them")
     p.set_defaults(func=cmd_convert)
+    p = sub.add_parser("split", help="write splits.json: each document of a corpus to train, dev or test")
+    p.add_argument("paths", nargs="+", help="JSONL files or folders")
+    p.add_argument("--out", required=True, help="splits.json to write")
+    p.add_argument("--dev", type=float, default=0.1, help="share of documents for dev (default 0.1)")
+    p.add_argument("--test", type=float, default=0.0, help="share of documents for test (default 0)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_split)
+
     p = sub.add_parser("train", help="fine-tune an encoder on the annotated corpus (a YAML recipe)")
     p.add_argument("recipe")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",

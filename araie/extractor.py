@@ -126,7 +126,7 @@ class Extractor:
         results = extract_documents(self.model, self.tokenizer, [d.text for d in docs], batch_size=batch_size,
                                     max_length=max_length, entity_threshold=entity_threshold,
                                     relation_threshold=relation_threshold, dtype=dtype)
-        return [_to_document(d, r) for d, r in zip(docs, results, strict=True)]
+        return [to_document(d, r) for d, r in zip(docs, results, strict=True)]
 
 
 def _as_document(item: str | Document, index: int) -> Document:
@@ -137,7 +137,8 @@ def _as_document(item: str | Document, index: int) -> Document:
     return Document(str(index), item)
 
 
-def _to_document(doc: Document, result: dict) -> Document:
+def to_document(doc: Document, result: dict) -> Document:
+    """The input record with the entities and relations of one `extract_documents` result (raw offsets)."""
     entities = []
     for e in result["entities"]:
         # a bidi mark, ZWJ or emoji glued to a name is not part of it (araie.text.edges)

@@ -25,6 +25,39 @@ __all__ = ["is_error", "read_inputs", "predict_stream", "count_written", "write_
 log = logging.getLogger(__name__)
 
 
+# Optional packages transformers imports eagerly when they are installed, for code paths predict never
+# runs: scikit-learn (assisted generation's candidate scoring) and scipy (object-detection losses).
+# They come with seqeval and the evaluation extras; together they were ~1.8 of the ~7 s before the
+# first record on 2 cores (python -X importtime).
+_UNUSED_BY_PREDICT = ("_sklearn_available", "_scipy_available")
+
+
+def fast_start() -> None:
+    """Cut `araie predict`'s start-up in this process; call before torch or transformers are imported.
+
+    - Tells transformers that scikit-learn and scipy are absent, so it does not import them.
+    - Lets idle OpenMP threads sleep instead of spinning (`OMP_WAIT_POLICY=PASSIVE`, unless set): on a
+      machine whose cores are busy with other work, spinning threads made each small forward pass
+      ~100x slower (0.55 s instead of 6 ms for one sentence here).
+    Only the CLI calls this, in its own process: a Python user importing araie keeps transformers as is.
+    """
+    import sys
+
+    if os.environ.get("ARAIE_NO_FAST_START"):  # how predict started before these cuts (make bench compares)
+        return
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if "transformers.generation" in sys.modules:  # too late: the optional packages are already in
+        return
+    try:
+        from transformers.utils import import_utils
+    except ImportError:
+        return
+    for flag in _UNUSED_BY_PREDICT:
+        if isinstance(getattr(import_utils, flag, None), bool):
+            setattr(import_utils, flag, False)
+
+
 def predict_stream(extractor, docs: Iterable[Document], batch_size: int = 16, buffer_size: int | None = None,
                    **kwargs) -> Iterator[Document]:
     """Run the extractor over a stream; error records pass through in place, in input order."""

@@ -32,6 +32,9 @@ class ModelSection:
     ner_loss_weight: float = 1.0
     relation_loss_weight: float = 1.0
     relation_threshold: float = 0.5
+    encoder_learning_rate: float | None = None  # None: training.learning_rate, as the heads
+    layer_decay: float = 1.0  # each encoder layer below the top trains at this factor of the one above
+    label_smoothing: float = 0.0  # of the token (entity) head's cross-entropy
 
 
 @dataclass
@@ -76,6 +79,24 @@ def _section(cls, data: dict[str, Any], name: str, source: str):
                 raise RecipeError(f"{source}: {name}.{key} must be {type(default).__name__}, got {value!r}")
         setattr(out, key, value)
     return out
+
+
+def _check_optimisation(recipe: Recipe) -> None:
+    m, source = recipe.model, recipe.source
+    if m.encoder_learning_rate is not None:
+        m.encoder_learning_rate = _number(m.encoder_learning_rate)  # YAML 1.1 reads `3e-5` as a string
+        if isinstance(m.encoder_learning_rate, int) and not isinstance(m.encoder_learning_rate, bool):
+            m.encoder_learning_rate = float(m.encoder_learning_rate)
+        if not isinstance(m.encoder_learning_rate, float) or m.encoder_learning_rate < 0:
+            raise RecipeError(f"{source}: model.encoder_learning_rate must be a number >= 0 or null, "
+                              f"got {m.encoder_learning_rate!r}")
+    if not 0 < m.layer_decay <= 1:
+        raise RecipeError(f"{source}: model.layer_decay must be in (0, 1], got {m.layer_decay}")
+    if not 0 <= m.label_smoothing < 1:
+        raise RecipeError(f"{source}: model.label_smoothing must be in [0, 1), got {m.label_smoothing}")
+    if recipe.training.get("label_smoothing_factor"):  # the Trainer's smoother would drop the relation loss
+        raise RecipeError(f"{source}: training.label_smoothing_factor does not fit araie's two heads; "
+                          "use model.label_smoothing (token head)")
 
 
 def parse_value(text: str) -> Any:
@@ -135,6 +156,7 @@ def load_recipe(path: str | os.PathLike, overrides: list[str] | None = None) -> 
                     dict(data.get("training") or {}), source)
     if recipe.model.init not in ("pretrained", "random"):
         raise RecipeError(f"{source}: model.init must be 'pretrained' or 'random', got {recipe.model.init!r}")
+    _check_optimisation(recipe)
     if not 0 < recipe.data.fraction <= 1:
         raise RecipeError(f"{source}: data.fraction must be in (0, 1], got {recipe.data.fraction}")
     if recipe.model.overlap >= recipe.model.max_length - 2:

@@ -22,6 +22,7 @@ from araie.schema import Schema, bio_labels, relation_labels
 from araie.text.clitics import entity_lexicon
 from araie.text.normalize import NormalizeConfig, install_normalizer
 from araie.validate import check_document, load_splits
+from araie.warm_start import check_encoder, continue_from, is_araie_folder, load_encoder_config
 
 log = logging.getLogger(__name__)
 TRAINING_DEFAULTS = {
@@ -52,32 +53,39 @@ def load_split_documents(recipe: Recipe, schema: Schema) -> tuple[list[Document]
 
 
 def build_tokenizer(encoder: str, norm: NormalizeConfig | None = None):
+    """The encoder's fast tokenizer with araie's normaliser; an araie folder's tokenizer already has its own."""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     if not tokenizer.is_fast:
         raise RecipeError(f"{encoder}: araie needs a fast tokenizer (offsets), got {type(tokenizer).__name__}")
-    return install_normalizer(tokenizer, norm)
+    return tokenizer if is_araie_folder(encoder) else install_normalizer(tokenizer, norm)
 
 
 def build_model(recipe: Recipe, schema: Schema, lexicon: set[str] | None = None) -> AraieForInformationExtraction:
-    from transformers import AutoConfig
-
-    labels = bio_labels(schema)
-    encoder_config = AutoConfig.from_pretrained(recipe.model.encoder)
+    """The model the recipe starts from: labels from `schema`, encoder (and fitting heads) from `model.encoder`."""
     m = recipe.model
+    labels = bio_labels(schema)
+    encoder_config = load_encoder_config(recipe)
+    normalize = NormalizeConfig().to_dict()
+    lexicon = set(lexicon or ())
+    if is_araie_folder(m.encoder):  # its tokenizer's normaliser and its lexicon of names come along
+        source = AraieConfig.from_pretrained(m.encoder)
+        normalize, lexicon = source.normalize or normalize, lexicon | set(source.clitic_lexicon)
     config = AraieConfig.from_encoder(
         encoder_config, relation_labels=relation_labels(schema), schema=schema.to_dict(),
-        normalize=NormalizeConfig().to_dict(), window_length=m.max_length, overlap=m.overlap,
+        normalize=normalize, window_length=m.max_length, overlap=m.overlap,
         relation_hidden=m.relation_hidden, type_embedding_size=m.type_embedding_size,
         ner_loss_weight=m.ner_loss_weight, relation_loss_weight=m.relation_loss_weight,
-        relation_threshold=m.relation_threshold, clitic_lexicon=sorted(lexicon or ()), id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)})
+        relation_threshold=m.relation_threshold, clitic_lexicon=sorted(lexicon), id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)}, label_smoothing=m.label_smoothing)
     if m.max_length > getattr(encoder_config, "max_position_embeddings", m.max_length):
         raise RecipeError(f"{recipe.source}: model.max_length {m.max_length} exceeds the encoder's "
                           f"{encoder_config.max_position_embeddings} positions")
     if m.init == "random":
         return AraieForInformationExtraction(config)
+    if is_araie_folder(m.encoder):
+        return continue_from(m.encoder, config)
     return AraieForInformationExtraction.from_encoder(recipe.model.encoder, config)
 
 
@@ -120,43 +128,50 @@ class Collator:
         return batch
 
 
-def compute_metrics_for(schema: Schema):
-    """seqeval (strict IOB2) over subword tags and micro relation F1 on gold spans, for the Trainer."""
-    from seqeval.metrics import f1_score
-    from seqeval.scheme import IOB2
+class DevScorer:
+    """`compute_metrics` for the Trainer: dev F1 computed as `araie evaluate` computes it.
 
-    labels = bio_labels(schema)
+    The dev documents are run through the model being trained exactly as prediction runs them
+    (windows, IOB2 decoding, spans back to raw character offsets) and scored strictly against gold,
+    so the F1 printed each epoch is the one `araie evaluate` will give the saved checkpoint. The
+    score that selects the best checkpoint follows what the dev data hold: entity F1 alone when they
+    hold no relations, else the mean of entity and relation F1.
+    """
 
-    def compute(pred) -> dict[str, float]:
-        logits, rel_logits = pred.predictions[0], pred.predictions[1]
-        gold_tags, gold_rel = pred.label_ids[0], pred.label_ids[1]
-        tags = logits.argmax(-1)
-        y_true, y_pred = [], []
-        for t_row, g_row in zip(tags, gold_tags, strict=True):
-            keep = g_row != IGNORE
-            y_true.append([labels[i] for i in g_row[keep]])
-            y_pred.append([labels[i] for i in t_row[keep]])
-        entity_f1 = f1_score(y_true, y_pred, mode="strict", scheme=IOB2) if any(y_true) else 0.0
-        rel_pred = rel_logits.argmax(-1)
-        mask = gold_rel != IGNORE
-        tp = int(((rel_pred == gold_rel) & (gold_rel > 0) & mask).sum())
-        n_pred = int(((rel_pred > 0) & mask).sum())
-        n_gold = int(((gold_rel > 0) & mask).sum())
-        relation_f1 = 2 * tp / (n_pred + n_gold) if n_pred + n_gold else 0.0
-        return {"entity_f1": float(entity_f1), "relation_f1": relation_f1,
-                "score": (float(entity_f1) + relation_f1) / 2}
+    def __init__(self, docs: list[Document], tokenizer, schema: Schema, batch_size: int = 16):
+        self.docs, self.tokenizer, self.schema, self.batch_size = docs, tokenizer, schema, batch_size
+        self.relations = any(d.relations for d in docs)
+        self.model = None  # set to the Trainer's model before training
 
-    return compute
+    @property
+    def selection(self) -> str:
+        return "mean of dev entity and relation F1" if self.relations else \
+            "dev entity F1 (the dev documents hold no relations)"
+
+    def __call__(self, pred=None) -> dict[str, float]:
+        from araie.evaluate import score
+        from araie.extractor import to_document
+        from araie.hf.pipeline_araie import extract_documents
+
+        results = extract_documents(self.model, self.tokenizer, [d.text for d in self.docs], self.batch_size)
+        preds = [to_document(d, r) for d, r in zip(self.docs, results, strict=True)]
+        report = score(self.docs, preds, self.schema)
+        metrics = {"entity_f1": report.entities_strict.micro.f1}
+        if self.relations:
+            metrics["relation_f1"] = report.relations_strict.micro.f1
+        metrics["score"] = sum(metrics.values()) / len(metrics)
+        return metrics
 
 
 def train(recipe: Recipe, resume: bool = True) -> Path:
     """Fine-tune per the recipe; return the folder of the best model (with tokenizer and recipe)."""
-    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+    from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
 
+    from araie.optim import AraieTrainer
+
+    check_encoder(recipe)
     schema = Schema.load(recipe.data.schema)
     train_docs, dev_docs = load_split_documents(recipe, schema)
-    if recipe.model.init == "pretrained" and not (Path(recipe.model.encoder).exists() or "/" in recipe.model.encoder):
-        raise RecipeError(f"{recipe.source}: model.encoder {recipe.model.encoder!r} is neither a folder nor a hub name")
     targs = {**TRAINING_DEFAULTS, **recipe.training}
     patience = targs.pop("early_stopping_patience", 5)
     if not dev_docs:
@@ -176,22 +191,27 @@ def train(recipe: Recipe, resume: bool = True) -> Path:
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     recipe.save(out / "recipe.yaml")
-    trainer = Trainer(model=model, args=args, train_dataset=train_ds.remove_columns("doc_id"),
-                      eval_dataset=dev_ds.remove_columns("doc_id") if dev_ds else None,
-                      data_collator=Collator(tokenizer.pad_token_id),
-                      compute_metrics=compute_metrics_for(schema),
-                      callbacks=[EarlyStoppingCallback(patience)] if dev_ds and args.eval_strategy != "no" else [])
+    scorer = DevScorer(dev_docs, tokenizer, schema, args.per_device_eval_batch_size) if dev_docs else None
+    trainer = AraieTrainer(model=model, args=args, train_dataset=train_ds.remove_columns("doc_id"),
+                           eval_dataset=dev_ds.remove_columns("doc_id") if dev_ds else None,
+                           data_collator=Collator(tokenizer.pad_token_id), compute_metrics=scorer,
+                           callbacks=[EarlyStoppingCallback(patience)] if dev_ds and args.eval_strategy != "no" else [],
+                           encoder_learning_rate=recipe.model.encoder_learning_rate,
+                           layer_decay=recipe.model.layer_decay)
+    if scorer is not None:
+        scorer.model = trainer.model
+        if args.metric_for_best_model in ("score", "eval_score"):
+            log.info("best checkpoint selected on the %s, computed on words and characters as `araie evaluate` "
+                     "does", scorer.selection)
     checkpoints = sorted(out.glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resume and checkpoints else None)
     (out / "train_log.json").write_text(json.dumps(trainer.state.log_history, indent=1), encoding="utf-8")
     for entry in trainer.state.log_history:
         if "eval_entity_f1" in entry:
-            log.info("epoch %.0f: dev entity F1 %.3f, relation F1 %.3f", entry["epoch"], entry["eval_entity_f1"],
-                     entry["eval_relation_f1"])
+            relation = f", relation F1 {entry['eval_relation_f1']:.3f}" if "eval_relation_f1" in entry else ""
+            log.info("epoch %.0f: dev entity F1 %.3f%s", entry["epoch"], entry["eval_entity_f1"], relation)
     best = out / "best"
     trainer.save_model(str(best))
     tokenizer.save_pretrained(best)
     recipe.save(best / "recipe.yaml")
     return best
-
-

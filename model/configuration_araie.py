@@ -66,11 +66,12 @@ class AraieConfig(PretrainedConfig):
 
     @classmethod
     def from_encoder(cls, encoder_config: PretrainedConfig, **araie_fields) -> AraieConfig:
-        fields = encoder_config.to_dict()
-        for key in ("architectures", "id2label", "label2id", "_name_or_path", "transformers_version"):
+        # an araie config (continuing from an exported model) brings its own araie fields: drop them
+        fields = {k: v for k, v in encoder_config.to_dict().items() if k not in _ARAIE_FIELDS}
+        for key in ("id2label", "label2id", "_name_or_path", "transformers_version"):
             fields.pop(key, None)
         fields.update(araie_fields)
-        return cls(encoder_model_type=encoder_config.model_type, **fields)
+        return cls(encoder_model_type=fields.pop("model_type", encoder_config.model_type), **fields)
 
     def encoder_config(self) -> PretrainedConfig:
         """The encoder's own config class, built from the fields this config carries."""

@@ -107,8 +107,8 @@ class AraieForInformationExtraction(AraiePreTrainedModel):
         loss = ner_loss = relation_loss = None
         relation_logits = None
         if labels is not None:
-            ner_loss = nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1),
-                                                   ignore_index=-100)
+            ner_loss = nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), ignore_index=-100,
+                                                   label_smoothing=getattr(self.config, "label_smoothing", 0.0))
             loss = self.config.ner_loss_weight * ner_loss
         if pair_heads is not None and pair_heads.numel():
             relation_logits = self.relation(hidden, span_starts, span_ends, span_types, pair_heads, pair_tails)

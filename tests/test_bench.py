@@ -47,6 +47,9 @@ def test_quick_bench_writes_json_and_markdown_with_positive_numbers(quick_bench)
     md = (quick_bench / "bench.md").read_text(encoding="utf-8")
     assert report["config"]["command"] in md and report["date"] in md and report["machine"]["cpu"] in md
     assert all(f"`{name}`" in md for name in CONFIGS)
+    startup = report["startup"]["rows"]
+    assert list(startup) == ["import torch, transformers", "araie predict, cuts off", "araie predict"]
+    assert all(r["median_s"] > 0 for r in startup.values()) and "## Start-up of predict" in md
 
 
 def test_worker_in_a_subprocess_reports_its_own_peak_rss(quick_bench):

@@ -275,3 +275,54 @@ def test_a_refused_conversion_leaves_no_output_behind(tmp_path):
     with pytest.raises(FormatError, match="--drop-relations"):
         convert(src, tmp_path / "out.conll")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+ENTITY_ONLY = "".join(  # ANERcorp-style: PERS/LOC/ORG/MISC, no -DOCSTART-, six sentences
+    f"قال O\nالرئيس O\nجورج B-PERS\nبوش I-PERS\nفي O\nمؤتمر B-MISC\nجنيف I-MISC\n{n} O\n\n"
+    f"وصل O\nوفد O\nالأمم B-ORG\nالمتحدة I-ORG\nإلى O\nدمشق B-LOC\n{n} O\n\n" for n in range(3))
+
+
+@pytest.mark.parametrize("how", [["--type-map", "PERS=PER", "LOC=GPE", "MISC="],
+                                 ["--type-map", "PERS=PER", "LOC=GPE", "MISC=O"],
+                                 ["--type-map", "PERS=PER", "LOC=GPE", "--drop-types", "MISC"]])
+def test_convert_drops_a_type_and_says_how_many(tmp_path, capsys, how):
+    from araie.cli import main
+
+    source, out = tmp_path / "ner.conll", tmp_path / "ner.jsonl"
+    source.write_text(ENTITY_ONLY, encoding="utf-8")
+    assert main(["convert", str(source), str(out), "--from", "conll", *how]) == 0
+    assert "dropped 3 MISC span(s)" in capsys.readouterr().err
+    (doc,) = read_jsonl(out)
+    assert {e.type for e in doc.entities} == {"PER", "ORG", "GPE"}
+
+
+def test_convert_refuses_a_type_the_schema_lacks_and_leaves_nothing(tmp_path, capsys):
+    from araie.cli import main
+
+    source, out = tmp_path / "ner.conll", tmp_path / "ner.jsonl"
+    source.write_text(ENTITY_ONLY, encoding="utf-8")
+    assert main(["convert", str(source), str(out), "--type-map", "PERS=PERSON", "LOC=GPE", "MISC="]) == 2
+    err = capsys.readouterr().err
+    assert "record ner_1: entity T1 'جورج بوش' has type 'PERSON', which the schema lacks" in err
+    assert not out.exists()
+    assert main(["convert", str(source), str(out), "--type-map", "PERS=PER", "LOC=GPE"]) == 2
+    assert "has type 'MISC'" in (err := capsys.readouterr().err) and "--drop-types MISC" in err
+
+
+def test_doc_size_cuts_a_file_without_docstart_into_documents(tmp_path, caplog):
+    source = tmp_path / "ner.conll"
+    source.write_text(ENTITY_ONLY, encoding="utf-8")
+    docs = list(read_conll(source, doc_size=4))
+    assert [d.id for d in docs] == ["ner_1", "ner_2"]
+    assert [d.text.count("\n") + 1 for d in docs] == [4, 2]
+    assert docs[1].text.startswith("قال الرئيس جورج بوش") and docs[1].entities[0].text == "جورج بوش"
+    assert all(d.text[e.start:e.end] == e.text for d in docs for e in d.entities)
+    out = tmp_path / "ner.jsonl"
+    assert convert(source, out, source="conll", doc_size=2) == 3
+    with pytest.raises(FormatError, match="doc_size"):
+        convert(out, tmp_path / "again.jsonl", doc_size=2)
+    many = tmp_path / "long.conll"
+    many.write_text("حلب B-LOC\n\n" * 201, encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        assert len(list(read_conll(many))) == 1
+    assert "holds 201 sentences" in caplog.text and "--doc-size" in caplog.text

@@ -306,7 +306,7 @@ def test_random_unicode_gives_one_record_per_line_in_order_with_exact_offsets(ex
 
 @pytest.mark.parametrize("tail", ["\u200f", "\u200d", " 😀", "\u202c", "\x1b", "👍🏽", "❤️"])
 def test_predicted_spans_lose_invisible_marks_and_emoji_at_their_edges(tail):
-    from araie.extractor import _to_document
+    from araie.extractor import to_document
     from araie.records import Document
 
     text = f"قصفت الطائرات حلب{tail} أمس"
@@ -314,6 +314,6 @@ def test_predicted_spans_lose_invisible_marks_and_emoji_at_their_edges(tail):
     result = {"entities": [{"id": "T1", "type": "GPE", "start": 14, "end": end, "score": 0.9},
                            {"id": "T2", "type": "GPE", "start": junk, "end": end, "score": 0.9}],
               "relations": [{"id": "R1", "type": "LOCATED_IN", "head": "T2", "tail": "T1", "score": 0.9}]}
-    doc = _to_document(Document("d", text), result)
+    doc = to_document(Document("d", text), result)
     assert [(e.start, e.end, e.text) for e in doc.entities] == [(14, 17, "حلب")]  # T2 was junk alone: gone
     assert doc.relations == ()  # and so is the relation that named it

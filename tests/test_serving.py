@@ -249,3 +249,20 @@ def test_html_output_renders_in_a_real_headless_browser(overfit_export, tmp_path
     _screenshot(blank, tmp_path / "blank.png", tmp_path)
     # the rendered Arabic text, coloured marks and table make a far larger image than an empty page
     assert (tmp_path / "page.png").stat().st_size > 5 * (tmp_path / "blank.png").stat().st_size
+
+
+def test_predict_starts_without_packages_it_never_uses(tmp_path):
+    """Start-up dominated small jobs: scikit-learn, scipy, datasets, seqeval, onnx must stay out of predict."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "model" / "config.json").exists():
+        pytest.skip("no shipped model")
+    unused = {"sklearn", "scipy", "datasets", "seqeval", "onnx", "onnxruntime", "pandas", "pyarrow"}
+    code = ("import sys; from araie.cli import main; main(['predict', '--model', 'model', '--format', 'table']); "
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {unused!r}))")
+    out = subprocess.run([sys.executable, "-c", code], input="قال المرصد السوري إن 12 مدنياً قتلوا في حلب\n",
+                         capture_output=True, text=True, cwd=root, check=True, timeout=300).stdout
+    assert "المرصد السوري" in out and out.strip().splitlines()[-1] == "[]"

@@ -31,13 +31,17 @@ overlapping entities, entities with whitespace at an edge, type names with white
 The reader also takes plain ANERcorp/Wojood-style files: `token TAG` (space or tab), blank lines
 between sentences, optional `-DOCSTART-` lines, BIO (IOB2) or IOB1 tags with any type names. Such a
 document's text is its tokens joined by single spaces, sentences joined by `\\n`; one document per
-`-DOCSTART-` (or per file without it), with ids `<file stem>_<n>` from 1. Type renaming
-(`PERS` → `PER`) is the registry's `type_map`; unknown types are `araie validate`'s business.
+`-DOCSTART-` (or per file without it), with ids `<file stem>_<n>` from 1. A file without
+`-DOCSTART-` is one long document, which no train/dev split by document can cut: `doc_size=N`
+(`araie convert --doc-size N`) starts a new document every N sentences, and a file read whole with
+more than `LONG_DOCUMENT` sentences logs a warning that says so. Type renaming and dropping
+(`PERS` → `PER`, `MISC` dropped) is the registry's `type_map` and `drop_types`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -49,6 +53,8 @@ from araie.formats.registry import register
 from araie.records import Document, Entity
 from araie.text.normalize import normalize
 
+log = logging.getLogger(__name__)
+LONG_DOCUMENT = 200  # sentences; a plain file read whole into more than this is worth a warning
 _COMMENT = re.compile(r"^# ([a-z_]+) = (.*)$")
 _TAG = re.compile(r"^(?:O|[BI]-\S+)$")
 _WORD = re.compile(r"\S+")
@@ -254,12 +260,19 @@ def _plain_doc(doc_id: str, sentences: list[list[_TokenLine]]) -> Document:
     return Document(doc_id, text, tuple(_decode(text, spans)))
 
 
-def read_conll(path: str | os.PathLike) -> Iterator[Document]:
+def read_conll(path: str | os.PathLike, doc_size: int | None = None) -> Iterator[Document]:
     """Stream documents from araie CoNLL or a plain ANERcorp/Wojood-style file.
+
+    Args:
+        path: the file.
+        doc_size: in plain files, start a new document every `doc_size` sentences (and at each
+            `-DOCSTART-`); None keeps one document per `-DOCSTART-`, or per file without them.
 
     Raises:
         FormatError: a malformed line, naming the file and line number.
     """
+    if doc_size is not None and doc_size < 1:
+        raise FormatError(f"{path}: doc_size must be at least 1 sentence, got {doc_size}")
     stem = Path(path).stem
     sentences: list[list[_TokenLine]] = []
     n_plain = 0
@@ -268,6 +281,10 @@ def read_conll(path: str | os.PathLike) -> Iterator[Document]:
         nonlocal n_plain, sentences
         if sentences:
             n_plain += 1
+            if doc_size is None and len(sentences) > LONG_DOCUMENT:
+                log.warning("%s: document %s_%d holds %d sentences (no -DOCSTART- line ends it); pass "
+                            "--doc-size N to cut it into documents of N sentences", path, stem, n_plain,
+                            len(sentences))
             yield _plain_doc(f"{stem}_{n_plain}", sentences)
             sentences = []
 
@@ -288,6 +305,9 @@ def read_conll(path: str | os.PathLike) -> Iterator[Document]:
                 sentence.append(_token_line(path, number, line))
         if sentence:
             sentences.append(sentence)
+        if doc_size is not None and len(sentences) >= doc_size:
+            yield from flush()
     yield from flush()
+
 
 register("conll", read_conll, write_conll, ".conll")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from araie.formats import FormatError, refuse
 from araie.records import Document, RecordError, iter_json_lines, structural_problems, write_jsonl
+from araie.schema import Schema
 
 Reader = Callable[[str | os.PathLike], Iterator[Document]]
 Writer = Callable[[Iterable[Document], str | os.PathLike], int]
@@ -74,23 +75,37 @@ def guess_format(path: str | os.PathLike, given: str | None) -> str:
 
 def convert(source_path: str | os.PathLike, target_path: str | os.PathLike, *, source: str | None = None,
             target: str | None = None, type_map: dict[str, str] | None = None, strip_clitics: bool = False,
-            overwrite: bool = False, counter: dict | None = None, drop_relations: bool = False) -> int:
+            overwrite: bool = False, counter: dict | None = None, drop_relations: bool = False,
+            drop_types: Iterable[str] = (), schema: Schema | None = None, doc_size: int | None = None) -> int:
     """Read `source_path` in one format and write `target_path` in another; return the document count.
 
     Refuses to overwrite an existing output unless `overwrite` is set. With `strip_clitics`, the
     number of entity spans changed is stored in `counter["changed"]`. `drop_relations` removes
     relations before writing, for targets that cannot carry them (CoNLL refuses them otherwise).
+
+    `type_map` renames entity types (`{"PERS": "PER"}`); a type mapped to `""` or `"O"`, or named
+    in `drop_types`, is dropped with the relations that hold it, counted per original type in
+    `counter["dropped"]` (and `counter["dropped_relations"]`). With `schema`, a written entity
+    type the schema lacks is refused, naming the record, before anything is left behind.
+    `doc_size` (CoNLL input only) starts a new document every that many sentences.
     """
     src, dst = guess_format(source_path, source), guess_format(target_path, target)
     if src not in READERS:
         raise FormatError(f"format {src!r} cannot be read")
     if dst not in WRITERS:
         raise FormatError(f"format {dst!r} cannot be written")
+    if doc_size is not None and src != "conll":
+        raise FormatError(f"doc_size (--doc-size) cuts CoNLL sentences into documents; the input is {src}")
     if Path(target_path).exists() and not overwrite:
         raise FileExistsError(f"{target_path} exists; remove it or pass --force")
-    docs: Iterable[Document] = READERS[src](source_path)
-    if type_map:
-        docs = (_rename_types(d, type_map) for d in docs)
+    counter = {} if counter is None else counter
+    docs: Iterable[Document] = (READERS[src](source_path) if doc_size is None
+                                else READERS[src](source_path, doc_size=doc_size))
+    if type_map or drop_types:
+        drop = set(drop_types) | {k for k, v in (type_map or {}).items() if v in ("", "O")}
+        docs = (_retype(d, type_map or {}, drop, counter) for d in docs)
+    if schema is not None:
+        docs = (_known_types(d, schema, source_path) for d in docs)
     if strip_clitics:
         from araie.text.clitics import strip_clitic_spans
         docs = strip_clitic_spans(docs, counter=counter)
@@ -132,7 +147,29 @@ def _drop_relations(doc: Document) -> Document:
     return replace(doc, relations=())
 
 
-def _rename_types(doc: Document, type_map: dict[str, str]) -> Document:
+def _retype(doc: Document, type_map: dict[str, str], drop: set[str], counter: dict) -> Document:
+    """Rename entity types and drop those in `drop`, with any relation that holds a dropped entity."""
     from dataclasses import replace
 
-    return replace(doc, entities=tuple(replace(e, type=type_map.get(e.type, e.type)) for e in doc.entities))
+    dropped: dict[str, int] = counter.setdefault("dropped", {})
+    kept, gone = [], set()
+    for e in doc.entities:
+        if e.type in drop:
+            dropped[e.type] = dropped.get(e.type, 0) + 1
+            gone.add(e.id)
+        else:
+            kept.append(replace(e, type=type_map.get(e.type, e.type)))
+    relations = tuple(r for r in doc.relations if r.head not in gone and r.tail not in gone)
+    counter["dropped_relations"] = counter.get("dropped_relations", 0) + len(doc.relations) - len(relations)
+    return replace(doc, entities=tuple(kept), relations=relations)
+
+
+def _known_types(doc: Document, schema: Schema, source_path) -> Document:
+    known = set(schema.entity_types)
+    for e in doc.entities:
+        if e.type not in known:
+            raise FormatError(
+                f"{source_path}: record {doc.id}: entity {e.id} {e.text!r} has type {e.type!r}, which the schema "
+                f"lacks ({', '.join(schema.entity_types)}); map it (--type-map {e.type}=TYPE) or drop it "
+                f"(--drop-types {e.type})")
+    return doc
