@@ -53,16 +53,18 @@ promote-encoder: $(VENV)/.stamp
 train: $(VENV)/.stamp
 	$(ARAIE) train $(RECIPE)
 
-# evaluate: the shipped model on the held-out seed articles -> eval/seeds.{json,md,png}
+# evaluate: the shipped model on the held-out seed articles -> eval/seeds.{json,md,png}, and on the held-out
+# real news -> eval/news.{json,md,png}
 evaluate: $(VENV)/.stamp
 	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install -q -e ".[plot]"
 	$(ARAIE) evaluate --model $(MODEL) --data $(DATA)/docs --split test --out eval/seeds
+	$(ARAIE) evaluate --model $(MODEL) --data $(DATA)/docs --split test_news --out eval/news
 
-# export: the checkpoint -> model/, evaluated on the held-out seeds, card written with the scores
+# export: the checkpoint -> model/, evaluated on both held-out splits, card written with the scores
 export: $(VENV)/.stamp
 	$(ARAIE) export $(CHECKPOINT) --out $(MODEL) --force
 	$(MAKE) evaluate
-	$(ARAIE) card $(MODEL) --metrics eval/seeds.json --notes train/default.card.md
+	$(ARAIE) card $(MODEL) --metrics eval/seeds.json eval/news.json --notes train/default.card.md
 
 # bench: throughput and peak memory (eval/bench.md, eval/bench.json); run it on a quiet machine.
 bench: $(VENV)/.stamp

@@ -9,8 +9,9 @@ import yaml
 
 LICENCE_NOTE = (
     "The encoder of this model was pretrained on SaudiNewsNet (M. Alhagri, 2015; "
-    "github.com/parallelfold/SaudiNewsNet), licensed CC BY-NC-SA 4.0: these weights carry the same "
-    "terms (non-commercial use, share-alike, attribution)."
+    "github.com/parallelfold/SaudiNewsNet), licensed CC BY-NC-SA 4.0, and its training data include "
+    "SaudiNewsNet articles annotated by the project (`annotations/docs/news.jsonl`, same licence): these "
+    "weights carry the same terms (non-commercial use, share-alike, attribution)."
 )
 
 
@@ -20,8 +21,7 @@ def model_card(folder: str | Path, notes: str | None = None, licence: str | None
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     recipe = yaml.safe_load((folder / "recipe.yaml").read_text(encoding="utf-8")) if (
         folder / "recipe.yaml").exists() else None
-    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8")) if (
-        folder / "metrics.json").exists() else None
+    metrics = [json.loads(p.read_text(encoding="utf-8")) for p in metric_files(folder)]
     entity_types = [t["name"] if isinstance(t, dict) else t for t in config["schema"]["entity_types"]]
     lines = [
         "---", "language: ar", "library_name: transformers", "pipeline_tag: token-classification",
@@ -43,17 +43,7 @@ def model_card(folder: str | Path, notes: str | None = None, licence: str | None
         "```", "", "or with araie: `araie predict --model " + folder.name + " --input news.jsonl`.", "",
     ]
     if metrics:
-        lines += ["## Held-out scores", ""]
-        if metrics.get("command"):
-            lines += ["```", metrics["command"], "```", ""]
-        lines += ["| | P | R | F1 |", "|---|---:|---:|---:|"]
-        for name, key in (("entities, strict", ("entities", "strict")),
-                          ("entities, boundary", ("entities", "boundary")),
-                          ("relations, strict", ("relations", "strict")),
-                          ("relations, boundary", ("relations", "boundary"))):
-            m = metrics[key[0]][key[1]]["micro"]
-            lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
-        lines.append("")
+        lines += _score_tables(metrics)
     if notes:
         lines += [notes.strip(), ""]
     if recipe:
@@ -61,6 +51,35 @@ def model_card(folder: str | Path, notes: str | None = None, licence: str | None
                   "```", ""]
     lines += ["## Licence", "", licence_text(licence), ""]
     return "\n".join(lines)
+
+
+def metric_files(folder: Path) -> list[Path]:
+    """`metrics.json` (the first evaluation, the seeds), then `metrics_<split>.json` in name order."""
+    return [p for p in (folder / "metrics.json", *sorted(folder.glob("metrics_*.json"))) if p.exists()]
+
+
+def _score_tables(metrics: list[dict]) -> list[str]:
+    """Strict and boundary micro scores per held-out split, then strict F1 per type, split by split."""
+    lines = ["## Held-out scores", "", "```"] + [m["command"] for m in metrics if m.get("command")] + ["```", ""]
+    lines += ["| split | | P | R | F1 |", "|---|---|---:|---:|---:|"]
+    for m in metrics:
+        for kind, match in (("entities", "strict"), ("entities", "boundary"), ("relations", "strict"),
+                            ("relations", "boundary")):
+            s = m[kind][match]["micro"]
+            lines.append(f"| {m.get('split') or 'all'} | {kind}, {match} | {s['precision']:.3f} | {s['recall']:.3f} "
+                         f"| {s['f1']:.3f} |")
+    splits = [m.get("split") or "all" for m in metrics]
+    lines += ["", "Strict P / R / F1 per type:", "", "| type | " + " | ".join(splits) + " |",
+              "|---|" + "---:|" * len(splits)]
+    for kind in ("entities", "relations"):
+        types = sorted({t for m in metrics for t in m[kind]["strict"]["per_type"]})
+        for t in types:
+            cells = []
+            for m in metrics:
+                v = m[kind]["strict"]["per_type"].get(t)
+                cells.append(f"{v['precision']:.2f} / {v['recall']:.2f} / {v['f1']:.2f} ({v['gold']})" if v else "")
+            lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    return lines + ["", "(in brackets: gold mentions)", ""]
 
 
 def licence_text(licence: str | None) -> str:

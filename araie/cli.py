@@ -217,8 +217,10 @@ def cmd_card(args: argparse.Namespace) -> int:
     from araie.card import model_card
 
     folder = Path(args.model)
-    if args.metrics:
-        (folder / "metrics.json").write_text(Path(args.metrics).read_text(encoding="utf-8"), encoding="utf-8")
+    for i, path in enumerate(args.metrics or []):  # the first is metrics.json (the seeds), the rest by split
+        report = json.loads(Path(path).read_text(encoding="utf-8"))
+        name = "metrics.json" if i == 0 else f"metrics_{report.get('split') or Path(path).stem}.json"
+        (folder / name).write_text(Path(path).read_text(encoding="utf-8"), encoding="utf-8")
     notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else None
     (folder / "README.md").write_text(model_card(folder, notes), encoding="utf-8")
     print(folder / "README.md")
@@ -397,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("card", help="(re)write an exported folder's model card from its recipe and metrics")
     p.add_argument("model")
-    p.add_argument("--metrics", help="an `araie evaluate` JSON report to copy in as metrics.json")
+    p.add_argument("--metrics", nargs="+", help="`araie evaluate` JSON reports to copy in: the first as "
+                   "metrics.json (the seeds), the others as metrics_<split>.json")
     p.add_argument("--notes", help="Markdown appended to the card (how the model was made)")
     p.set_defaults(func=cmd_card)
 

@@ -68,7 +68,8 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, card: str |
     if metrics is not None:
         (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=1), encoding="utf-8")
     elif (checkpoint / "metrics.json").exists():  # re-exporting an exported folder keeps what it knew
-        shutil.copy2(checkpoint / "metrics.json", out / "metrics.json")
+        for path in (checkpoint / "metrics.json", *checkpoint.glob("metrics_*.json")):
+            shutil.copy2(path, out / path.name)
     if card is None and (checkpoint / "README.md").exists() and (checkpoint / "config.json").exists():
         card = (checkpoint / "README.md").read_text(encoding="utf-8")  # the same weights: the full card stands
     if card is None:
