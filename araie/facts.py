@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from araie.facts_arabic import (
+    after_clitic_lam,
     bare_clitic_names,
     fold,
     name_key,
@@ -199,6 +200,7 @@ def resolve_mentions(doc: Document) -> dict[str, tuple[str, str, bool]]:
     names = {}
     for e in ents:
         before = doc.text[max(0, e.start - 3):e.start]
+        before = "ل" if after_clitic_lam(before) else ""  # all the context a name needs: a fuller cache key
         names[e.id] = (surface_name(e.text, before), surface_name(e.text, before, restore_article=False))
     solid = {name_key(e.type, names[e.id][0]) for e in ents if names[e.id][0] == names[e.id][1]}
     resolved: dict[str, tuple[str, str]] = {}
@@ -282,7 +284,7 @@ def document_instances(doc: Document, symmetric: frozenset[str] = SYMMETRIC,
             "relation": r.type, "head_key": h_key, "head_type": head.type, "head_name": h_name,
             "tail_key": t_key, "tail_type": tail.type, "tail_name": t_name,
             "date": date_iso or "", "date_text": date.text if date else "", "date_source": source,
-            "count": count, "count_text": quantity.text if quantity else "", "score": round(score, 4),
+            "count": count, "count_text": quantity.text if quantity else "", "score": score,
             "doc_id": doc.id, "sentence": i, "sentence_text": " ".join(doc.text[s_start:s_end].split()),
             "head_text": head.text, "head_start": head.start, "head_end": head.end,
             "tail_text": tail.text, "tail_start": tail.start, "tail_end": tail.end,
@@ -378,6 +380,7 @@ def _write_instances(table: FactTable, scratch, out: Path) -> None:
             fact = table.facts[row["fact_key"]]
             row["head"] = table.name(row["head_key"], row.pop("head_name"))
             row["tail"] = table.name(row["tail_key"], row.pop("tail_name"))
+            row["score"] = round(row["score"], 4)
             row["confidence"] = round(fact.confidence, 4)
             row["articles"] = fact.articles
             row = {k: row[k] for k in FACT_COLUMNS}

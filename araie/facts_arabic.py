@@ -62,6 +62,7 @@ def after_clitic_lam(before: str) -> bool:
     return not rest or not is_arabic_letter(rest[-1])
 
 
+@lru_cache(maxsize=65536)
 def surface_name(text: str, before: str = "", restore_article: bool = True) -> str:
     """The name a mention stands for, as an analyst reads it (hamzas kept, proclitics gone).
 
@@ -90,6 +91,7 @@ def bare_clitic_names(name: str) -> list[str]:
     return [name[len(c):] for c in _BARE_CLITICS if name.startswith(c) and len(name.split()[0]) - len(c) >= 3]
 
 
+@lru_cache(maxsize=65536)
 def name_key(entity_type: str, name: str) -> str:
     """The stable cross-document key of a name: its type and folded spelling (`GPE:سوريه`)."""
     folded = fold(name)
@@ -130,6 +132,7 @@ def reference_date(meta: dict) -> dt.date | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def resolve_date(text: str, ref: dt.date | None = None) -> str | None:
     """An ISO date (`2015-07-15`, or `2015-07`, `2015`) for a DATE mention, or None where the text does not say.
 
@@ -188,6 +191,7 @@ _VAGUE = {"عشرات", "العشرات", "مئات", "المئات", "الاف"
 _NUMBER_RE = re.compile(r"\d+(?:[.,٫٬]\d+)*")
 
 
+@lru_cache(maxsize=65536)
 def parse_count(text: str) -> int | None:
     """The number a QUANTITY counts, or None when it is vague (`عشرات`) or says no number.
 
