@@ -275,7 +275,8 @@ def cmd_facts(args: argparse.Namespace) -> int:
         print(f"{f.articles}\t{f.confidence:.2f}\t{head}\t{f.relation}\t{tail}\t{f.last_date}")
     print(f"{summary.documents} document(s) ({summary.skipped} skipped), {summary.mentions} mentions -> "
           f"{summary.entities} entities, {summary.instances} relation instances -> {summary.facts} facts; "
-          f"wrote {summary.out}/entities.csv, facts.csv, facts.jsonl, graph.graphml, report.html", file=sys.stderr)
+          f"wrote {summary.out}/entities.csv, facts.csv, facts.jsonl, graph.graphml, report.html, graph.svg",
+          file=sys.stderr)
     return 0
 
 

@@ -2,10 +2,10 @@
 
 Reads records (predictions from any model, or gold annotations) one at a time and writes to a folder:
 `entities.csv` (one row per entity), `facts.csv` and `facts.jsonl` (one row per relation instance,
-with its date, casualty count, confidence and provenance), `graph.graphml` and `report.html`
-(`araie.facts_report`). Memory holds one document plus one small record per distinct entity and
-per distinct fact; relation instances go to a scratch file and are read back once, when every
-entity's canonical name is known.
+with its date, casualty count, confidence and provenance), `graph.graphml`, `report.html` and its
+picture alone, `graph.svg` (`araie.facts_report`). Memory holds one document plus one small record
+per distinct entity and per distinct fact; relation instances go to a scratch file and are read
+back once, when every entity's canonical name is known.
 
 What merges (the README states the same rules):
 - mentions whose keys agree (`araie.facts_arabic.name_key`: same type, same folded spelling, clitics
@@ -157,7 +157,7 @@ def build_facts(records: Iterable[Document], out_dir: str | os.PathLike, *, symm
 
     Args:
         records: documents with entities and relations (an iterator is read once, streaming).
-        out_dir: folder for entities.csv, facts.csv, facts.jsonl, graph.graphml, report.html.
+        out_dir: folder for entities.csv, facts.csv, facts.jsonl, graph.graphml, report.html, graph.svg.
         symmetric: relation types whose head and tail are interchangeable (schema `symmetric`).
         report_rows: the report's table shows this many facts, the best supported first.
         graph_nodes: the report's picture shows this many entities, the most connected first.
@@ -181,7 +181,7 @@ def build_facts(records: Iterable[Document], out_dir: str | os.PathLike, *, symm
         _write_instances(table, scratch, out)
     _write_entities(table, out / "entities.csv")
     write_graphml(table, out / "graph.graphml")
-    write_report(table, out / "report.html", rows=report_rows, nodes=graph_nodes)
+    write_report(table, out / "report.html", rows=report_rows, nodes=graph_nodes, svg_path=out / "graph.svg")
     return FactsSummary(table.documents, table.skipped, table.mentions, len(table.entities), table.instances,
                         len(table.facts), out)
 

@@ -103,8 +103,9 @@ def spring_layout(nodes: list[str], edges: list[tuple[str, str, float]], iterati
             pos[i][0] += disp[i][0] / length * min(length, heat)
             pos[i][1] += disp[i][1] / length * min(length, heat)
     xs, ys = [p[0] for p in pos], [p[1] for p in pos]
-    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
-    return {v: ((pos[i][0] - min(xs)) / span, (pos[i][1] - min(ys)) / span) for v, i in index.items()}
+    # each axis fills the square: the picture is a map of who is linked to whom, not of distances
+    wx, wy = max(max(xs) - min(xs), 1e-9), max(max(ys) - min(ys), 1e-9)
+    return {v: ((pos[i][0] - min(xs)) / wx, (pos[i][1] - min(ys)) / wy) for v, i in index.items()}
 
 
 def graph_svg(table: FactTable, nodes: int = 40, width: int = 900, height: int = 640) -> str:
@@ -120,10 +121,11 @@ def graph_svg(table: FactTable, nodes: int = 40, width: int = 900, height: int =
     shown = [f for f in edges if f.head in kept and f.tail in kept and f.head != f.tail]
     pos = spring_layout(keep, [(f.head, f.tail, f.articles) for f in shown])
     margin = 70
+    points = {k: [margin + x * (width - 2 * margin), margin + y * (height - 2 * margin)] for k, (x, y) in pos.items()}
+    _separate(points, {k: _radius(table, k) + 8 for k in keep}, (margin, width - margin, margin, height - margin))
 
     def xy(key: str) -> tuple[float, float]:
-        x, y = pos[key]
-        return margin + x * (width - 2 * margin), margin + y * (height - 2 * margin)
+        return points[key][0], points[key][1]
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-label="actor–place graph" direction="rtl">',
@@ -155,8 +157,32 @@ def graph_svg(table: FactTable, nodes: int = 40, width: int = 900, height: int =
     return "\n".join(parts)
 
 
+def _separate(points: dict[str, list[float]], room: dict[str, float], box: tuple[float, float, float, float],
+              rounds: int = 60) -> None:
+    """Push apart circles (with room for their labels) that the spring layout left overlapping, inside `box`."""
+    keys = list(points)
+    for _ in range(rounds):
+        moved = False
+        for i, a in enumerate(keys):
+            for b in keys[i + 1:]:
+                (xa, ya), (xb, yb) = points[a], points[b]
+                d = math.hypot(xb - xa, yb - ya) or 1e-3
+                need = room[a] + room[b] - d
+                if need > 0:
+                    ux, uy = (xb - xa) / d, (yb - ya) / d
+                    points[a][0] -= ux * need / 2
+                    points[a][1] -= uy * need / 2
+                    points[b][0] += ux * need / 2
+                    points[b][1] += uy * need / 2
+                    moved = True
+        for p in points.values():
+            p[0], p[1] = min(max(p[0], box[0]), box[1]), min(max(p[1], box[2]), box[3])
+        if not moved:
+            return
+
+
 def _radius(table: FactTable, key: str) -> float:
-    return 5 + 3 * math.sqrt(table.entities[key].documents)
+    return min(4 + 1.5 * math.sqrt(table.entities[key].documents), 30)
 
 
 # --- page -----------------------------------------------------------------------------------------
@@ -194,9 +220,16 @@ _SCRIPT = """
 """
 
 
-def write_report(table: FactTable, path: str | Path, rows: int = 1000, nodes: int = 40) -> None:
-    """The self-contained, right-to-left report: summary, graph picture, filterable fact table."""
+def write_report(table: FactTable, path: str | Path, rows: int = 1000, nodes: int = 40,
+                 svg_path: str | Path | None = None) -> None:
+    """The self-contained, right-to-left report: summary, graph picture, filterable fact table.
+
+    The picture is also written alone to `svg_path`, for slides and READMEs.
+    """
     facts = top_facts(table, rows)
+    svg = graph_svg(table, nodes)
+    if svg_path is not None:
+        Path(svg_path).write_text(svg + "\n", encoding="utf-8")
     relations = sorted({f.relation for f in table.facts.values()})
     e = html.escape
     head = ("<tr><th>الفاعل / العدد</th><th>العلاقة</th><th>الطرف الثاني</th><th>التاريخ</th><th>العدد</th>"
@@ -216,7 +249,7 @@ def write_report(table: FactTable, path: str | Path, rows: int = 1000, nodes: in
 {len(table.facts)} واقعة مدمجة (<span class="ltr">{table.documents} documents, {len(table.entities)} entities,
 {table.instances} relation instances, {len(table.facts)} merged facts</span>)</p>
 <h2>شبكة الفاعلين والأماكن</h2>
-<figure>{graph_svg(table, nodes)}<figcaption class="legend">{legend}</figcaption></figure>
+<figure>{svg}<figcaption class="legend">{legend}</figcaption></figure>
 <h2>جدول الوقائع</h2>
 <p>يعرض <span id="shown">{len(facts)}</span> من أصل {len(facts)} واقعة (الأكثر دعما أولا؛ الكل في
 <span class="ltr">facts.csv</span>).</p>

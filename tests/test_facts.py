@@ -288,7 +288,7 @@ def test_gold_seed_articles_give_every_output_and_networkx_reads_the_graph(tmp_p
     table = FactTable()
     summary = build_facts(read_jsonl(ROOT / "annotations/docs/seeds.jsonl"), tmp_path, table=table)
     assert summary.documents == 5 and summary.facts > 100
-    for name in ("entities.csv", "facts.csv", "facts.jsonl", "graph.graphml", "report.html"):
+    for name in ("entities.csv", "facts.csv", "facts.jsonl", "graph.graphml", "report.html", "graph.svg"):
         assert (tmp_path / name).stat().st_size > 0
     graph = nx.read_graphml(tmp_path / "graph.graphml")
     assert graph.nodes["ORG:المرصد السوري لحقوق الانسان"]["name"] == "المرصد السوري لحقوق الإنسان"
