@@ -432,3 +432,30 @@ def test_the_report_renders_and_filters_in_a_real_headless_browser(tmp_path):
                     blank.as_uri()], capture_output=True, timeout=120)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 5 * (tmp_path / "blank.png").stat().st_size
+
+
+_DOM = """
+var listeners = [];
+function el(v) { return {value: v, textContent: '', addEventListener: function (e, f) { listeners.push(f); }}; }
+var els = {q: el('ادلب'), rel: el(''), min: el('1'), shown: el('')};
+var rows = [{textContent: 'قوات النظام CONTROLS إدلب', dataset: {relation: 'CONTROLS', articles: '3'}},
+            {textContent: 'داعش ATTACKS حلب', dataset: {relation: 'ATTACKS', articles: '1'}}];
+var document = {getElementById: function (i) { return els[i]; }, querySelectorAll: function () { return rows; },
+                body: {dataset: {}}};
+function state() { return els.shown.textContent + ':' + rows.map(function (r) { return r.hidden ? 0 : 1; }).join(''); }
+"""
+_CHECK = """
+var out = [state(), document.body.dataset.ready];
+els.q.value = ''; els.min.value = '2'; listeners[0](); out.push(state());
+els.min.value = '1'; els.rel.value = 'ATTACKS'; listeners[1](); out.push(state());
+console.log(out.join(' '));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_the_filter_script_folds_spelling_and_filters_by_relation_and_articles(tmp_path):
+    # a stand-in for the DOM: the script's own logic, where no browser is installed
+    script = tmp_path / "filter.js"
+    script.write_text(_DOM + _SCRIPT + _CHECK, encoding="utf-8")
+    done = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["1:10", "1", "1:10", "1:01"], done.stderr
