@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 from araie.extractor import DEFAULT_MODEL
 from araie.schema import DEFAULT_SCHEMA_PATH, Schema
@@ -262,6 +263,26 @@ def cmd_debug_align(args: argparse.Namespace) -> int:
     return 1 if bad and args.strict else 0
 
 
+def cmd_facts(args: argparse.Namespace) -> int:
+    from araie.facts import FactTable, build_facts, read_records, top_facts
+
+    if (Path(args.out) / "facts.csv").exists() and not args.force:
+        raise FileExistsError(f"{args.out} already holds facts; pass --force to replace them")
+    schema = Schema.load(args.schema)
+    table = FactTable()
+    summary = build_facts(read_records(args.predictions, table), args.out, table=table,
+                          symmetric=[r.name for r in schema.relation_types if r.symmetric],
+                          report_rows=args.report_rows, graph_nodes=args.graph_nodes)
+    for f in top_facts(table, args.top):
+        head, tail = table.name(f.head, f.names[0]), table.name(f.tail, f.names[1])
+        print(f"{f.articles}\t{f.confidence:.2f}\t{head}\t{f.relation}\t{tail}\t{f.last_date}")
+    print(f"{summary.documents} document(s) ({summary.skipped} skipped), {summary.mentions} mentions -> "
+          f"{summary.entities} entities, {summary.instances} relation instances -> {summary.facts} facts; "
+          f"wrote {summary.out}/entities.csv, facts.csv, facts.jsonl, graph.graphml, report.html, graph.svg",
+          file=sys.stderr)
+    return 0
+
+
 def _pairs(items: list[str] | None) -> dict[str, str]:
     out = {}
     for item in items or []:
@@ -354,6 +375,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run (jsonl output)")
     p.add_argument("--force", action="store_true", help="replace an existing output")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("facts", help="merge predicted mentions into entities and facts: CSV, JSONL, GraphML, HTML")
+    p.add_argument("predictions", help="records with entities and relations (JSONL, e.g. `araie predict` output)")
+    p.add_argument("--out", required=True, help="folder for entities.csv, facts.csv, facts.jsonl, graph.graphml, "
+                   "report.html")
+    p.add_argument("--schema", default=DEFAULT_SCHEMA_PATH, help="which relations are symmetric")
+    p.add_argument("--top", type=int, default=10, help="print this many facts, the best supported first")
+    p.add_argument("--report-rows", type=int, default=1000, help="facts in the report's table")
+    p.add_argument("--graph-nodes", type=int, default=40, help="entities in the report's picture")
+    p.add_argument("--force", action="store_true", help="replace facts already in --out")
+    p.set_defaults(func=cmd_facts)
 
     p = sub.add_parser("evaluate", help="strict entity and relation P/R/F1 of a model on annotated data")
     p.add_argument("--model", default=str(DEFAULT_MODEL))
