@@ -46,6 +46,7 @@ class DataSection:
     dev_split: str = "dev"
     negatives: int = 8  # sampled NONE pairs per gold pair (at least this many per window)
     fraction: float = 1.0  # share of the training documents used (learning curves)
+    fraction_source: str | None = None  # the fraction applies to documents of this `source` only; others stay whole
 
 
 @dataclass

@@ -46,9 +46,13 @@ def load_split_documents(recipe: Recipe, schema: Schema) -> tuple[list[Document]
     if not train:
         raise RecipeError(f"{recipe.source}: no documents in split {recipe.data.train_split!r} of {recipe.data.splits}")
     if recipe.data.fraction < 1:
-        train = sorted(train, key=lambda d: d.id)
-        random.Random(0).shuffle(train)
-        train = train[:max(1, round(len(train) * recipe.data.fraction))]
+        source = recipe.data.fraction_source
+        pool = sorted((d for d in train if source is None or d.meta.get("source") == source), key=lambda d: d.id)
+        if not pool:
+            raise RecipeError(f"{recipe.source}: data.fraction_source {source!r}: no training document has it")
+        random.Random(0).shuffle(pool)
+        kept = {d.id for d in pool[:max(1, round(len(pool) * recipe.data.fraction))]}
+        train = [d for d in train if d.id in kept or (source is not None and d.meta.get("source") != source)]
     return train, dev
 
 

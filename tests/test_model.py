@@ -120,3 +120,21 @@ def test_numbers_in_yaml_1_1_exponent_form_are_numbers(tmp_path):
     recipe = load_recipe(path, ["training.weight_decay=1e-2"])
     assert recipe.training["learning_rate"] == 3e-4 and recipe.training["weight_decay"] == 0.01
     assert recipe.training["eval_strategy"] == "no"
+
+
+def test_fraction_of_one_source_keeps_the_other_whole(tmp_path, corpus_docs):
+    from araie.training import load_split_documents
+
+    recipe = load_recipe("train/default.yaml", ["data.fraction=0.25", "data.fraction_source=saudinewsnet"])
+    train_docs, dev = load_split_documents(recipe, Schema.load())
+    full, _ = load_split_documents(load_recipe("train/default.yaml", []), Schema.load())
+    by_source = {src: [d.id for d in train_docs if d.meta.get("source") == src] for src in ("authored", "saudinewsnet")}
+    assert by_source["authored"] == [d.id for d in full if d.meta.get("source") == "authored"]
+    real = [d.id for d in full if d.meta.get("source") == "saudinewsnet"]
+    assert len(by_source["saudinewsnet"]) == round(len(real) * 0.25) and set(by_source["saudinewsnet"]) < set(real)
+    overrides = ["data.fraction=0.5", "data.fraction_source=saudinewsnet"]
+    half, _ = load_split_documents(load_recipe("train/default.yaml", overrides), Schema.load())
+    assert set(by_source["saudinewsnet"]) < {d.id for d in half}  # the curve's shares are nested
+    with pytest.raises(RecipeError, match="data.fraction_source 'wire': no training document has it"):
+        load_split_documents(load_recipe("train/default.yaml", ["data.fraction=0.5", "data.fraction_source=wire"]),
+                             Schema.load())
