@@ -192,13 +192,10 @@ def oracle_predictions(extractor, gold_docs: list[Document], batch_size: int = 1
     and the number of gold entities that could not be aligned to subwords (their relations count
     as missed).
     """
-    import torch
-
     from araie.features import align_entities, allowed_pairs, tokenize_document, window_candidates
     from araie.hf.pipeline_araie import relation_thresholds, select_relations
-    from araie.training import Collator
 
-    model, tokenizer, config = extractor.model, extractor.tokenizer, extractor.config
+    tokenizer, config = extractor.tokenizer, extractor.config
     schema = Schema.from_dict(config.schema)
     length = config.window_length
     overlap = min(config.overlap, length // 4)
@@ -210,23 +207,8 @@ def oracle_predictions(extractor, gold_docs: list[Document], batch_size: int = 1
         jobs += [(d, tok, w, inside, pairs) for w, inside, pairs in window_candidates(tok, spans, allowed_pairs(schema))
                  if pairs]
     scored: list[dict] = [{} for _ in gold_docs]
-    device = next(model.parameters()).device
-    collate = Collator(tokenizer.pad_token_id)
     for b in range(0, len(jobs), batch_size):
-        batch = jobs[b:b + batch_size]
-        rows = [{"input_ids": [tokenizer.cls_token_id, *tok.input_ids[w.start:w.end], tokenizer.sep_token_id],
-                 "span_starts": [s + 1 for s, _, _ in inside], "span_ends": [e + 1 for _, e, _ in inside],
-                 "span_types": [schema.entity_types.index(ent.type) for _, _, ent in inside],
-                 "pair_heads": [h for h, _ in pairs], "pair_tails": [t for _, t in pairs], "pair_labels": []}
-                for _, tok, w, inside, pairs in batch]
-        inputs = {k: v.to(device) for k, v in collate(rows).items() if k != "pair_labels"}
-        with torch.inference_mode():
-            probs = model(**inputs).relation_logits.float().softmax(-1)[:, :, 1:].cpu()
-        best_p, best_label = (x.tolist() for x in probs.max(-1))
-        for k, (d, _, _, inside, pairs) in enumerate(batch):
-            for j, (h, t) in enumerate(pairs):
-                key = (_key(inside[h][2]), _key(inside[t][2]), config.relation_labels[best_label[k][j] + 1])
-                scored[d][key] = max(scored[d].get(key, 0.0), best_p[k][j])
+        _score_gold_pairs(extractor, schema, jobs[b:b + batch_size], scored)
     thresholds = relation_thresholds(config, relation_threshold)
     out = []
     for doc, candidates in zip(gold_docs, scored, strict=True):
@@ -235,6 +217,30 @@ def oracle_predictions(extractor, gold_docs: list[Document], batch_size: int = 1
         out.append(Document(doc.id, doc.text, doc.entities,
                             tuple(Relation(r["id"], r["type"], r["head"], r["tail"], r["score"]) for r in rels)))
     return out, unaligned
+
+
+def _score_gold_pairs(extractor, schema: Schema, batch: list[tuple], scored: list[dict]) -> None:
+    """Run one batch of windows; record each pair's best relation label and its probability in `scored`
+    (the higher one where overlapping windows score the same pair), as the pipeline does."""
+    import torch
+
+    from araie.training import Collator
+
+    model, tokenizer, labels = extractor.model, extractor.tokenizer, extractor.config.relation_labels
+    rows = [{"input_ids": [tokenizer.cls_token_id, *tok.input_ids[w.start:w.end], tokenizer.sep_token_id],
+             "span_starts": [s + 1 for s, _, _ in inside], "span_ends": [e + 1 for _, e, _ in inside],
+             "span_types": [schema.entity_types.index(ent.type) for _, _, ent in inside],
+             "pair_heads": [h for h, _ in pairs], "pair_tails": [t for _, t in pairs], "pair_labels": []}
+            for _, tok, w, inside, pairs in batch]
+    device = next(model.parameters()).device
+    inputs = {k: v.to(device) for k, v in Collator(tokenizer.pad_token_id)(rows).items() if k != "pair_labels"}
+    with torch.inference_mode():
+        probs = model(**inputs).relation_logits.float().softmax(-1)[:, :, 1:].cpu()
+    best_p, best_label = (x.tolist() for x in probs.max(-1))
+    for k, (d, _, _, inside, pairs) in enumerate(batch):
+        for j, (h, t) in enumerate(pairs):
+            key = (_key(inside[h][2]), _key(inside[t][2]), labels[best_label[k][j] + 1])
+            scored[d][key] = max(scored[d].get(key, 0.0), best_p[k][j])
 
 
 def _key(entity) -> tuple[int, int, str]:

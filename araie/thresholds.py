@@ -19,7 +19,7 @@ from araie.records import Document
 from araie.schema import Schema
 
 
-class TestSplitError(ValueError):
+class TuningSplitError(ValueError):
     """Thresholds were asked to be tuned on a test split."""
 
 
@@ -49,7 +49,7 @@ class ThresholdChoice:
 def refuse_test_split(split: str) -> None:
     """Raise unless `split` may be tuned on: names starting with `test` (test, test_news) are refused."""
     if split.lower().startswith("test"):
-        raise TestSplitError(f"split {split!r}: thresholds are chosen on dev only (the rule keeps test scores "
+        raise TuningSplitError(f"split {split!r}: thresholds are chosen on dev only (the rule keeps test scores "
                              "honest); tune on --split dev")
 
 
