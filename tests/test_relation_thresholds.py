@@ -97,6 +97,7 @@ def test_config_refuses_unknown_types_and_bad_values_naming_the_key():
 
 
 def test_written_thresholds_drive_extractor_and_predict_and_the_override_wins(random_model, tmp_path, tiny_docs):
+    from araie.export import export
     from araie.extractor import Extractor
     from araie.thresholds import ThresholdChoice
 
@@ -114,6 +115,9 @@ def test_written_thresholds_drive_extractor_and_predict_and_the_override_wins(ra
     everything = relations(random_model, relation_threshold=0.0)
     assert sum(map(len, everything)) > 0  # an untrained head: every candidate has some score
     assert relations(folder) == everything  # per-type 0 keeps what a global 0 keeps
+    exported = export(folder, tmp_path / "exported")  # tuned on a checkpoint: export keeps them
+    assert AraieConfig.from_pretrained(exported).relation_thresholds == dict.fromkeys(types, 0.0)
+    assert relations(exported) == everything
     assert relations(folder, relation_threshold=0.5) == relations(random_model) != everything  # the override wins
     assert relations(random_model) == relations(random_model, relation_threshold=0.5)  # no key: the global one
     src = tmp_path / "in.jsonl"
