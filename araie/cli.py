@@ -174,10 +174,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.folds:
         return _cross_validate(args)
     report = evaluate_model(args.model, args.data, split=args.split, splits=args.splits, out=args.out,
-                            batch_size=args.batch_size, command=" ".join(["araie", *sys.argv[1:]]))
-    print(json.dumps({"entities_strict_f1": round(report.entities_strict.micro.f1, 4),
-                      "relations_strict_f1": round(report.relations_strict.micro.f1, 4),
-                      "documents": report.documents}))
+                            batch_size=args.batch_size, command=" ".join(["araie", *sys.argv[1:]]),
+                            oracle_entities=args.oracle_entities, relation_threshold=args.relation_threshold)
+    summary = {"entities_strict_f1": round(report.entities_strict.micro.f1, 4),
+               "relations_strict_f1": round(report.relations_strict.micro.f1, 4), "documents": report.documents}
+    if report.relations_oracle is not None:
+        summary["relations_strict_f1_oracle_entities"] = round(report.relations_oracle.micro.f1, 4)
+    print(json.dumps(summary))
     return 0
 
 
@@ -398,6 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "document-out when it equals the document count) with --recipe, and score held-out folds")
     p.add_argument("--recipe", default="train/default.yaml", help="recipe for --folds")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="recipe override")
+    p.add_argument("--oracle-entities", action="store_true", help="also score relations on the gold entities")
+    p.add_argument("--relation-threshold", type=_probability, help="one threshold for every relation type "
+                   "(overrides the model's; 0 keeps every candidate, for a full reliability table)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("export", help="write a Hugging Face folder from a checkpoint and verify it")
@@ -469,6 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="which words are masked (the same for every encoder)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_mlm_eval)
+    from araie.cli_relations import add_relation_commands
+
+    add_relation_commands(sub)
     return parser
 
 

@@ -77,31 +77,44 @@ class Report:
     confusion: Counter = field(default_factory=Counter)
     errors: list[dict] = field(default_factory=list)
     documents: int = 0
+    calibration: dict = field(default_factory=dict)  # relation_diagnostics.reliability of the predictions
+    relations_oracle: Scores | None = None  # strict relation scores on gold entities (--oracle-entities)
+    oracle_unaligned: int = 0
+    candidate_pairs: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        relations = {"strict": self.relations_strict.to_dict(), "boundary": self.relations_boundary.to_dict()}
+        if self.relations_oracle is not None:
+            relations["strict_oracle_entities"] = {**self.relations_oracle.to_dict(),
+                                                   "unaligned_gold_entities": self.oracle_unaligned}
         return {
             "documents": self.documents,
             "entities": {"strict": self.entities_strict.to_dict(), "boundary": self.entities_boundary.to_dict()},
-            "relations": {"strict": self.relations_strict.to_dict(), "boundary": self.relations_boundary.to_dict()},
+            "relations": relations,
+            "relation_calibration": self.calibration,
+            "candidate_pairs": self.candidate_pairs,
             "seqeval_whitespace_tokens": self.seqeval,
             "confusion": [{"gold": g, "predicted": p, "count": n} for (g, p), n in sorted(self.confusion.items())],
             "errors": self.errors,
         }
 
 
-def _relation_keys(doc: Document, schema: Schema | None, strict: bool) -> list[tuple]:
+def relation_key(doc: Document, relation, schema: Schema | None, strict: bool = True) -> tuple | None:
+    """What a relation is matched by: its type and both arguments' offsets (and types, when `strict`),
+    the arguments in order for a symmetric type; None when an argument is missing from `doc`."""
     ents = {e.id: e for e in doc.entities}
-    out = []
-    for r in doc.relations:
-        h, t = ents.get(r.head), ents.get(r.tail)
-        if h is None or t is None:
-            continue
-        args = [(h.start, h.end, h.type if strict else ""), (t.start, t.end, t.type if strict else "")]
-        rtype = schema.relation(r.type) if schema else None
-        if rtype is not None and rtype.symmetric:
-            args.sort()
-        out.append((r.type, *args))
-    return out
+    h, t = ents.get(relation.head), ents.get(relation.tail)
+    if h is None or t is None:
+        return None
+    args = [(h.start, h.end, h.type if strict else ""), (t.start, t.end, t.type if strict else "")]
+    rtype = schema.relation(relation.type) if schema else None
+    if rtype is not None and rtype.symmetric:
+        args.sort()
+    return (relation.type, *args)
+
+
+def _relation_keys(doc: Document, schema: Schema | None, strict: bool) -> list[tuple]:
+    return [k for r in doc.relations if (k := relation_key(doc, r, schema, strict)) is not None]
 
 
 def score(gold_docs: Iterable[Document], pred_docs: Iterable[Document], schema: Schema | None = None,
@@ -110,8 +123,11 @@ def score(gold_docs: Iterable[Document], pred_docs: Iterable[Document], schema: 
     from seqeval.metrics import classification_report
     from seqeval.scheme import IOB2
 
+    from araie.relation_diagnostics import relation_outcomes, reliability
+
+    gold_docs, pred_docs = list(gold_docs), list(pred_docs)
     preds = {d.id: d for d in pred_docs}
-    report = Report()
+    report = Report(calibration=reliability(relation_outcomes(gold_docs, pred_docs, schema)[0]))
     y_true, y_pred = [], []
     for gold in gold_docs:
         pred = preds.get(gold.id, Document(gold.id, gold.text))
@@ -188,6 +204,7 @@ def format_markdown(report: Report, title: str = "Evaluation", command: str | No
         for t, s in [("**micro**", scores.micro), *sorted(scores.per_type.items())]:
             lines.append(f"| {t} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | {s.n_gold} | {s.n_pred} |")
         lines.append("")
+    lines += _relation_diagnostics_markdown(report)
     if report.seqeval:
         micro = report.seqeval.get("micro avg", {})
         lines += ["## seqeval on whitespace tokens (mode=strict, IOB2)", "",
@@ -200,6 +217,34 @@ def format_markdown(report: Report, title: str = "Evaluation", command: str | No
         ctx = err["context"].replace("|", "\\|")
         lines.append(f"| {err['doc']} | {err['kind']} | {g} | {p} | <span dir=\"rtl\">{ctx}</span> |")
     return "\n".join(lines) + "\n"
+
+
+def _relation_diagnostics_markdown(report: Report) -> list[str]:
+    from araie.relation_diagnostics import format_pair_stats, format_reliability
+
+    lines = []
+    if report.relations_oracle is not None:
+        e2e, oracle = report.relations_strict, report.relations_oracle
+        lines += ["## Relations, strict: end to end vs on gold entities (oracle)", "",
+                  f"On gold entities the model scores every candidate pair of the gold spans; "
+                  f"{report.oracle_unaligned} gold entities no subword sequence reproduces are left out "
+                  "(their relations count as missed).", "",
+                  "| type | gold | P | R | F1 | P oracle | R oracle | F1 oracle |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for t in ["**micro**", *sorted(set(e2e.per_type) | set(oracle.per_type))]:
+            a = e2e.micro if t == "**micro**" else e2e.per_type.get(t, PRF())
+            b = oracle.micro if t == "**micro**" else oracle.per_type.get(t, PRF())
+            lines.append(f"| {t} | {max(a.n_gold, b.n_gold)} | {a.precision:.3f} | {a.recall:.3f} | {a.f1:.3f} "
+                         f"| {b.precision:.3f} | {b.recall:.3f} | {b.f1:.3f} |")
+        lines.append("")
+    if report.candidate_pairs:
+        lines += ["## Candidate relation pairs per sentence (inference)", "",
+                  *format_pair_stats(report.candidate_pairs), ""]
+    if report.calibration:
+        lines += ["## Relation scores: reliability (strict)", "",
+                  "Predicted relations binned by score; the share of each bin that is strictly right.", "",
+                  *format_reliability(report.calibration), ""]
+    return lines
 
 
 def plot_confusion(report: Report, path) -> bool:
@@ -229,13 +274,8 @@ def plot_confusion(report: Report, path) -> bool:
     return True
 
 
-def evaluate_model(model: str, data: list[str], split: str | None = None, splits: str | None = None,
-                   out: str | None = None, batch_size: int = 16, command: str | None = None) -> Report:
-    """Predict with the model on gold documents (optionally one split) and score; write reports to `out`."""
-    import json
-    from pathlib import Path
-
-    from araie.extractor import Extractor
+def split_documents(data: list[str], split: str | None = None, splits: str | None = None) -> list[Document]:
+    """The gold documents of `data`, only those of `split` (per `splits`, a splits.json) when given."""
     from araie.records import read_corpus
     from araie.validate import load_splits
 
@@ -244,23 +284,54 @@ def evaluate_model(model: str, data: list[str], split: str | None = None, splits
         assigned = load_splits(splits or "annotations/splits.json")
         gold = [d for d in gold if assigned.get(d.id) == split]
         if not gold:
-            raise ValueError(f"no document of split {split!r} in {', '.join(data)}")
+            raise ValueError(f"no document of split {split!r} in {', '.join(map(str, data))}")
+    return gold
+
+
+def evaluate_model(model: str, data: list[str], split: str | None = None, splits: str | None = None,
+                   out: str | None = None, batch_size: int = 16, command: str | None = None,
+                   oracle_entities: bool = False, relation_threshold: float | None = None) -> Report:
+    """Predict with the model on gold documents (optionally one split) and score; write reports to `out`.
+
+    `oracle_entities` also scores the model's relations between the gold entities
+    (`relation_diagnostics.oracle_predictions`); `relation_threshold` overrides the model's
+    thresholds for every relation type (0 keeps every candidate, for a full reliability table).
+    """
+    from araie.extractor import Extractor
+    from araie.relation_diagnostics import oracle_predictions, record_pair_stats
+
+    gold = split_documents(data, split, splits)
     extractor = Extractor.from_pretrained(model)
     schema = Schema.from_dict(extractor.config.schema)
-    preds = extractor([Document(d.id, d.text) for d in gold], batch_size=batch_size)
+    preds = extractor([Document(d.id, d.text) for d in gold], batch_size=batch_size,
+                      relation_threshold=relation_threshold)
     report = score(gold, preds, schema)
+    report.candidate_pairs = {"gold entities": record_pair_stats(gold, gold, schema),
+                              "predicted entities": record_pair_stats(preds, gold, schema)}
+    if oracle_entities:
+        oracle, report.oracle_unaligned = oracle_predictions(extractor, gold, batch_size, relation_threshold)
+        report.relations_oracle = Scores()
+        for g, o in zip(gold, oracle, strict=True):
+            report.relations_oracle.add(_relation_keys(g, schema, True), _relation_keys(o, schema, True))
     if out:
-        out_path = Path(out)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"model": str(model), "data": list(map(str, data)), "split": split, "command": command,
-                   **report.to_dict()}
-        out_path.with_suffix(".json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
-        title = f"Evaluation of {model} on {', '.join(map(str, data))}" + (f" (split {split})" if split else "")
-        out_path.with_suffix(".md").write_text(format_markdown(report, title, command), encoding="utf-8")
-        if not plot_confusion(report, out_path.with_suffix(".png")):
-            log.warning("no %s: matplotlib is not installed (pip install 'araie[plot]', or `make evaluate`)",
-                        out_path.with_suffix(".png"))
+        _write_reports(report, out, {"model": str(model), "data": list(map(str, data)), "split": split,
+                                     "relation_threshold": relation_threshold, "command": command},
+                       f"Evaluation of {model} on {', '.join(map(str, data))}" + (f" (split {split})" if split else ""))
     return report
+
+
+def _write_reports(report: Report, out: str, header: dict, title: str) -> None:
+    import json
+    from pathlib import Path
+
+    out_path = Path(out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {**header, **report.to_dict()}
+    out_path.with_suffix(".json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+    out_path.with_suffix(".md").write_text(format_markdown(report, title, header.get("command")), encoding="utf-8")
+    if not plot_confusion(report, out_path.with_suffix(".png")):
+        log.warning("no %s: matplotlib is not installed (pip install 'araie[plot]', or `make evaluate`)",
+                    out_path.with_suffix(".png"))
 
 
 def cross_validate(recipe, data: list[str], folds: int, out_dir: str = "runs/cv", split: str | None = None,

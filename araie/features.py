@@ -130,19 +130,12 @@ def window_examples(doc: Document, tokenizer, schema: Schema, max_length: int, o
             if s < m.entity.end and e > m.entity.start:
                 labels[i] = IGNORE
     gold = _gold_pairs(doc, schema)
-    allowed = allowed_pairs(schema)
-    for w in tok.windows:
-        inside = [(f - w.start, e - w.start, ent) for f, e, ent in spans if f >= w.start and e <= w.end]
-        pairs = candidate_pairs([ent.type for _, _, ent in inside],
-                                [tok.sentence_of[s + w.start] for s, _, _ in inside], allowed)
+    for w, inside, pairs in window_candidates(tok, spans, allowed_pairs(schema)):
         heads = [h for h, _ in pairs]
         tails = [t for _, t in pairs]
         pair_labels = [rel_id[gold.get((inside[h][2].id, inside[t][2].id), "NONE")] for h, t in pairs]
         if negatives is not None and rng is not None:
-            keep = [i for i, lab in enumerate(pair_labels) if lab != 0]
-            neg = [i for i, lab in enumerate(pair_labels) if lab == 0]
-            keep += rng.sample(neg, min(len(neg), max(negatives, negatives * len(keep))))
-            keep.sort()
+            keep = sample_pairs(pair_labels, negatives, rng)
             heads, tails, pair_labels = ([x[i] for i in keep] for x in (heads, tails, pair_labels))
         yield {
             "doc_id": doc.id,
@@ -156,6 +149,26 @@ def window_examples(doc: Document, tokenizer, schema: Schema, max_length: int, o
             "pair_tails": tails,
             "pair_labels": pair_labels,
         }
+
+
+def window_candidates(tok: Tokenized, spans: list[tuple[int, int, Entity]], allowed: set[tuple[str, str]]
+                      ) -> Iterator[tuple]:
+    """For each window of `tok`: the window, its spans `(first, end, entity)` in window token indices, and
+    every candidate pair of them (`candidate_pairs`: same sentence, a type pair the schema admits)."""
+    for w in tok.windows:
+        inside = [(f - w.start, e - w.start, ent) for f, e, ent in spans if f >= w.start and e <= w.end]
+        pairs = candidate_pairs([ent.type for _, _, ent in inside],
+                                [tok.sentence_of[s + w.start] for s, _, _ in inside], allowed)
+        yield w, inside, pairs
+
+
+def sample_pairs(pair_labels: list[int], negatives: int, rng: random.Random) -> list[int]:
+    """Indices of the pairs a training window keeps: every positive (label > 0) and `negatives` sampled
+    NONE pairs per positive, at least `negatives` per window (all of them when there are fewer)."""
+    keep = [i for i, lab in enumerate(pair_labels) if lab != 0]
+    neg = [i for i, lab in enumerate(pair_labels) if lab == 0]
+    keep += rng.sample(neg, min(len(neg), max(negatives, negatives * len(keep))))
+    return sorted(keep)
 
 
 def allowed_pairs(schema: Schema) -> set[tuple[str, str]]:

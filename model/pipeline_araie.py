@@ -63,14 +63,17 @@ def extract_documents(model, tokenizer, texts: list[str], batch_size: int = 16, 
         texts: raw documents of any length (windowed, never truncated).
         batch_size: windows per forward pass; windows of all texts are sorted by length first.
         max_length: subwords per window (default: the config's `window_length`).
-        entity_threshold / relation_threshold: minimum scores (default: the config's).
+        entity_threshold: minimum entity score (default: the config's).
+        relation_threshold: one minimum relation score for every type; None (default) uses the
+            config's `relation_thresholds` per type (chosen on dev by `araie tune-thresholds`), and
+            its `relation_threshold` for a type without one.
         dtype: autocast dtype (`torch.bfloat16` on CUDA or on a CPU with bf16 instructions,
             `torch.float16` on CUDA), or None for fp32.
     """
     config = model.config
     max_length = max_length or config.window_length
     entity_threshold = config.entity_threshold if entity_threshold is None else entity_threshold
-    relation_threshold = config.relation_threshold if relation_threshold is None else relation_threshold
+    thresholds = relation_thresholds(config, relation_threshold)
     id2label = {int(k): v for k, v in config.id2label.items()}
     docs, jobs = [], []
     for d, text in enumerate(texts):
@@ -82,7 +85,7 @@ def extract_documents(model, tokenizer, texts: list[str], batch_size: int = 16, 
     trans = _bio_transitions(id2label) if getattr(config, "bio_decoding", "viterbi") == "viterbi" else None
     for b in range(0, len(jobs), batch_size):
         _run_batch(model, tokenizer, docs, jobs[b:b + batch_size], id2label, device, dtype, trans)
-    return [_finish(doc, config, entity_threshold, relation_threshold) for doc in docs]
+    return [_finish(doc, config, entity_threshold, thresholds) for doc in docs]
 
 
 def _run_batch(model, tokenizer, docs, jobs, id2label, device, dtype, trans) -> None:
@@ -213,7 +216,15 @@ def _raw(doc: _Doc, w, span, lexicon) -> tuple[int, int, str]:
     return found["start"], found["end"], t
 
 
-def _finish(doc: _Doc, config, entity_threshold: float, relation_threshold: float) -> dict:
+def relation_thresholds(config, override: float | None = None) -> dict[str, float]:
+    """The minimum score of each relation type: `override` for all types when given, else the config's
+    per-type `relation_thresholds`, falling back to its global `relation_threshold`."""
+    per_type = {} if override is not None else dict(getattr(config, "relation_thresholds", None) or {})
+    default = config.relation_threshold if override is None else override
+    return {label: per_type.get(label, default) for label in config.relation_labels[1:]}
+
+
+def _finish(doc: _Doc, config, entity_threshold: float, thresholds: dict[str, float]) -> dict:
     lexicon = set(getattr(config, "clitic_lexicon", None) or ())
     tags = word_level(doc.tags, doc.word_starts)
     entities = [e for e in decode_entities(doc.text, doc.offsets, tags, doc.scores, lexicon=lexicon)
@@ -222,22 +233,35 @@ def _finish(doc: _Doc, config, entity_threshold: float, relation_threshold: floa
     for i, e in enumerate(entities, start=1):
         e["id"] = f"T{i}"
         index[(e["start"], e["end"], e["type"])] = e
+    return {"entities": entities, "relations": select_relations(doc.relations, index, config, thresholds)}
+
+
+def select_relations(scored: dict, index: dict, config, thresholds: dict[str, float]) -> list[dict]:
+    """Relations `{id, type, head, tail, score}` from scored candidates `{(head key, tail key, type): score}`.
+
+    A candidate counts only if both spans are entities in `index` (key -> entity with an `id`) and
+    the schema admits their types. A symmetric type is decided once per unordered pair: both orders
+    merge into one candidate with the higher score, and that score meets the type's threshold or not.
+    """
     symmetric = config.symmetric_relations()
-    relations: dict = {}
-    for (head, tail, label), score in doc.relations.items():
-        if score < relation_threshold or not label:
-            continue
-        # a pair counts only if both spans, decoded in this window, are entities of the document
+    candidates: dict = {}
+    for (head, tail, label), score in scored.items():
         h, t = index.get(head), index.get(tail)
-        if h is None or t is None or not config.relation_allows(label, h["type"], t["type"]):
+        if not label or h is None or t is None or not config.relation_allows(label, h["type"], t["type"]):
             continue
         key = (label, *sorted((h["id"], t["id"]))) if label in symmetric else (label, h["id"], t["id"])
-        if key not in relations or relations[key]["score"] < score:
-            relations[key] = {"type": label, "head": h["id"], "tail": t["id"], "score": score}
-    rels = sorted(relations.values(), key=lambda r: (int(r["head"][1:]), int(r["tail"][1:]), r["type"]))
+        if key not in candidates or candidates[key]["score"] < score:
+            candidates[key] = {"type": label, "head": h["id"], "tail": t["id"], "score": score}
+    kept = [r for r in candidates.values() if r["score"] >= thresholds.get(r["type"], 1.0)]
+    rels = sorted(kept, key=lambda r: (_number(r["head"]), _number(r["tail"]), r["type"]))
     for i, r in enumerate(rels, start=1):
         r["id"] = f"R{i}"
-    return {"entities": entities, "relations": rels}
+    return rels
+
+
+def _number(entity_id: str) -> tuple:
+    digits = entity_id.lstrip("T")
+    return (0, int(digits), "") if digits.isdigit() else (1, 0, entity_id)
 
 
 class _null:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import torch
 
 from araie.evaluate import format_markdown, score, whitespace_tags
 from araie.records import Document, Entity, Relation
@@ -112,3 +115,101 @@ def test_cross_validation_scores_every_document_with_a_model_that_never_saw_it(t
     for k, doc in enumerate(tiny_docs):
         splits = (tmp_path / "cv" / f"fold-{k}" / "splits.json").read_text()
         assert f'"{doc.id}": "test"' in splits
+
+
+def scored(rid, rtype, head, tail, score_):
+    return Relation(rid, rtype, head, tail, score_)
+
+
+PRED = Document("d", TEXT, GOLD.entities, (
+    scored("R1", "CONTROLS", "T1", "T2", 0.95),  # right
+    scored("R2", "ALLY_OF", "T3", "T1", 0.85),  # right: symmetric, either order
+    scored("R3", "LOCATED_IN", "T4", "T2", 0.55),  # wrong: reversed
+    scored("R4", "ATTACKS", "T1", "T4", 0.92),  # wrong: no such relation
+    scored("R5", "CONTROLS", "T1", "T2", 0.6),  # wrong: a duplicate, the higher-scored copy took the gold one
+))
+
+
+def test_reliability_bins_predictions_by_score_with_the_share_right():
+    from araie.relation_diagnostics import relation_outcomes, reliability
+
+    outcomes, n_gold = relation_outcomes([GOLD], [PRED], Schema.load())
+    assert sorted(outcomes) == sorted([("CONTROLS", 0.95, True), ("ALLY_OF", 0.85, True), ("LOCATED_IN", 0.55, False),
+                                       ("ATTACKS", 0.92, False), ("CONTROLS", 0.6, False)])
+    assert n_gold == {"CONTROLS": 1, "ALLY_OF": 1, "LOCATED_IN": 1}
+    table = reliability(outcomes)
+    rows = [(r["low"], r["predicted"], r["correct"], r["accuracy"], r["mean_score"]) for r in table["all"]["bins"]]
+    # 0.5-0.6: 0.55 wrong; 0.6-0.7: 0.6 wrong; 0.8-0.9: 0.85 right; 0.9-1.0: 0.95 right, 0.92 wrong
+    assert rows == [(0.5, 1, 0, 0.0, 0.55), (0.6, 1, 0, 0.0, 0.6), (0.8, 1, 1, 1.0, 0.85), (0.9, 2, 1, 0.5, 0.935)]
+    # ECE = (|0 - .55| + |0 - .6| + |1 - .85| + 2 * |.5 - .935|) / 5 = (.55 + .6 + .15 + .87) / 5
+    assert table["all"]["ece"] == pytest.approx(0.434)
+    assert [r["predicted"] for r in table["CONTROLS"]["bins"]] == [1, 1]
+    assert reliability([("X", 1.0, True)])["X"]["bins"][0]["low"] == 0.9  # a score of 1 lies in the top bin
+
+
+def test_report_carries_the_reliability_table_in_json_and_markdown():
+    report = score([GOLD], [PRED], Schema.load())
+    assert report.to_dict()["relation_calibration"]["all"]["predicted"] == 5
+    assert "| all | 0.9–1.0 | 2 | 1 | 0.500 | 0.935 |" in format_markdown(report)
+
+
+def test_candidate_pairs_of_records_per_sentence():
+    from araie.relation_diagnostics import record_pair_stats
+
+    # ORG army, LOC Shaar, ORG Hezbollah, GPE Aleppo in one sentence: of the 12 ordered pairs the schema
+    # admits all but LOC->ORG twice (10); positives CONTROLS, LOCATED_IN and ALLY_OF in both orders (4)
+    got = record_pair_stats([GOLD], [GOLD], Schema.load())
+    assert (got["sentences"], got["pairs"], got["positives"], got["max"]) == (1, 10, 4, 10)
+    # without Hezbollah: army->Shaar, army->Aleppo, Shaar->Aleppo, Aleppo->army, Aleppo->Shaar; 2 positives
+    pred = Document("d", TEXT, (ARMY, SHAAR, ALEPPO))
+    got = record_pair_stats([pred], [GOLD], Schema.load())
+    assert (got["pairs"], got["positives"], got["negatives_per_positive"]) == (5, 2, 1.5)
+
+
+def test_training_samples_fewer_pairs_than_inference_scores(tiny_encoder):
+    from araie.relation_diagnostics import pair_stats
+    from araie.training import build_tokenizer
+
+    tokenizer = build_tokenizer(str(tiny_encoder))
+    # negatives=0 keeps the 4 positives alone (at least 0 negatives); 1 per positive keeps 4 of the 6 negatives
+    for negatives, pairs in ((0, 4), (1, 8), (8, 10)):
+        got = pair_stats([GOLD], tokenizer, Schema.load(), negatives=negatives)
+        assert (got["training"]["pairs"], got["training"]["positives"]) == (pairs, 4)
+        assert (got["inference"]["pairs"], got["inference"]["positives"], got["inference"]["sentences"]) == (10, 4, 1)
+
+
+class AlwaysControls(torch.nn.Module):
+    """A relation head that calls every pair CONTROLS, surely."""
+
+    def forward(self, hidden, span_starts, span_ends, span_types, pair_heads, pair_tails):
+        logits = torch.zeros(*pair_heads.shape, 8)
+        logits[..., 1] = 20.0  # relation_labels: NONE, CONTROLS, ...
+        return logits
+
+
+def test_oracle_entities_score_every_candidate_pair_of_the_gold_spans(random_model, tiny_docs, tmp_path):
+    from araie.evaluate import evaluate_model
+    from araie.extractor import Extractor
+    from araie.hf.windows_araie import sentence_spans
+    from araie.relation_diagnostics import oracle_predictions
+
+    extractor = Extractor.from_pretrained(random_model, device="cpu")
+    extractor.model.relation = AlwaysControls()
+    docs, unaligned = oracle_predictions(extractor, tiny_docs)
+    assert unaligned == 0
+    schema = Schema.load()
+    for gold, doc in zip(tiny_docs, docs, strict=True):
+        assert doc.entities == gold.entities
+        sentence = {e.id: next(i for i, (s, t) in enumerate(sentence_spans(gold.text)) if s <= e.start < t)
+                    for e in gold.entities}
+        expected = {(h.id, t.id) for h in gold.entities for t in gold.entities
+                    if h is not t and sentence[h.id] == sentence[t.id] and schema.allows("CONTROLS", h.type, t.type)}
+        assert expected and {(r.head, r.tail) for r in doc.relations} == expected
+        assert {r.type for r in doc.relations} == {"CONTROLS"}
+    report = evaluate_model(str(random_model), ["tests/fixtures/tiny.jsonl"], out=str(tmp_path / "r"),
+                            oracle_entities=True)
+    oracle = report.relations_oracle
+    assert oracle.micro.n_gold == report.relations_strict.micro.n_gold == sum(len(d.relations) for d in tiny_docs)
+    saved = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert saved["relations"]["strict_oracle_entities"]["micro"]["gold"] == oracle.micro.n_gold
+    assert "on gold entities (oracle)" in (tmp_path / "r.md").read_text(encoding="utf-8")

@@ -23,6 +23,8 @@ class AraieConfig(PretrainedConfig):
         relation_hidden / type_embedding_size: sizes of the relation head.
         ner_loss_weight / relation_loss_weight: weights of the two losses.
         entity_threshold / relation_threshold: default score thresholds at inference.
+        relation_thresholds: `{relation type: threshold}` chosen on dev (`araie tune-thresholds --write`);
+            a type not named uses `relation_threshold`. A caller's `relation_threshold` overrides both.
         clitic_lexicon: first words of the training entities; a predicted span that starts with a bare
             proclitic glued to one of them starts after the clitic (`وتركيا` -> `تركيا`).
         bio_decoding: `viterbi` (default): per window, the most probable label sequence that IOB2
@@ -38,7 +40,7 @@ class AraieConfig(PretrainedConfig):
                  overlap: int = 32, relation_hidden: int = 256, type_embedding_size: int = 32,
                  ner_loss_weight: float = 1.0, relation_loss_weight: float = 1.0, entity_threshold: float = 0.0,
                  relation_threshold: float = 0.5, clitic_lexicon: list[str] | None = None,
-                 bio_decoding: str = "viterbi", **kwargs):
+                 bio_decoding: str = "viterbi", relation_thresholds: dict[str, float] | None = None, **kwargs):
         kwargs.pop("model_type", None)
         self.encoder_model_type = encoder_model_type
         self.relation_labels = list(relation_labels or ["NONE"])
@@ -56,6 +58,7 @@ class AraieConfig(PretrainedConfig):
         if bio_decoding not in ("viterbi", "argmax"):
             raise ValueError(f"bio_decoding must be 'viterbi' or 'argmax', got {bio_decoding!r}")
         self.bio_decoding = bio_decoding
+        self.relation_thresholds = _checked_thresholds(relation_thresholds, self.relation_labels)
         super().__init__(**kwargs)
 
     @classmethod
@@ -82,6 +85,8 @@ class AraieConfig(PretrainedConfig):
     def to_dict(self) -> dict:
         out = super().to_dict()
         out["model_type"] = self.encoder_model_type
+        if not out.get("relation_thresholds"):  # a folder without tuned thresholds keeps today's config.json
+            out.pop("relation_thresholds", None)
         return out
 
     @property
@@ -111,5 +116,18 @@ class AraieConfig(PretrainedConfig):
 _ARAIE_FIELDS = {
     "encoder_model_type", "relation_labels", "schema", "normalize", "window_length", "overlap", "relation_hidden",
     "type_embedding_size", "ner_loss_weight", "relation_loss_weight", "entity_threshold", "relation_threshold",
-    "clitic_lexicon", "bio_decoding", "auto_map", "custom_pipelines", "architectures",
+    "clitic_lexicon", "bio_decoding", "relation_thresholds", "auto_map", "custom_pipelines", "architectures",
 }
+
+
+def _checked_thresholds(thresholds: dict | None, labels: list[str]) -> dict[str, float]:
+    """`relation_thresholds` of config.json, refused with the key named when a type or value is wrong."""
+    out = {}
+    for name, value in (thresholds or {}).items():
+        if name not in labels[1:]:
+            raise ValueError(f"config.json: relation_thresholds.{name}: not a relation type of this model "
+                             f"(known: {', '.join(labels[1:]) or 'none'})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise ValueError(f"config.json: relation_thresholds.{name}: expected a number from 0 to 1, got {value!r}")
+        out[name] = float(value)
+    return out
