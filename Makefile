@@ -48,7 +48,8 @@ pretrain: $(VENV)/.stamp
 		--heads 4 --intermediate 1024 --position relative_key --dropout 0 --steps 3600 --save-steps 200
 
 promote-encoder: $(VENV)/.stamp
-	$(ARAIE) promote-encoder $(PRETRAIN_OUT)/encoder $(ENCODER) --eval-data $(DATA)/docs --force
+	$(ARAIE) promote-encoder $(PRETRAIN_OUT)/encoder $(ENCODER) --force \
+		--eval-data $(DATA)/docs/seeds.jsonl $(DATA)/docs/authored.jsonl  # not news.jsonl: the corpus holds those
 
 train: $(VENV)/.stamp
 	$(ARAIE) train $(RECIPE)

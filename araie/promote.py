@@ -90,6 +90,9 @@ def promote_encoder(encoder: str | os.PathLike, dest: str | os.PathLike, *, forc
     (partial / "pretraining.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n",
                                               encoding="utf-8")
     (partial / "README.md").write_text(encoder_card(dest.name, summary), encoding="utf-8")
+    from araie.export import _honour_umask
+
+    _honour_umask(partial)  # safetensors writes weights 0600
     if dest.exists():
         shutil.rmtree(dest)
     partial.rename(dest)
@@ -115,10 +118,12 @@ def encoder_card(name: str, summary: dict) -> str:
     if loss:
         lines.append(f"- training loss {loss['first']:.2f} → {loss['last']:.2f}")
     if "train_runtime_s" in summary:
-        lines.append(f"- wall time {summary['train_runtime_s'] / 60:.0f} min")
+        lines.append(f"- wall time of its last session {summary['train_runtime_s'] / 60:.0f} min (a resumed run "
+                     "counts from its last resume)")
     score = summary.get("mlm_eval")
     if score:
-        lines.append(f"- held-out masked-LM (`araie mlm-eval ENCODER --data annotations/docs`): loss "
+        lines.append(f"- held-out masked-LM (`araie mlm-eval ENCODER --data annotations/docs/seeds.jsonl "
+                     f"annotations/docs/authored.jsonl`, texts not in the corpus): loss "
                      f"{score['loss']:.3f}, top-1 {score['accuracy']:.3f}, without context {score['blind_loss']:.3f}")
     if p.get("corpus"):
         lines += ["", "```bash", f"araie pretrain --corpus {p['corpus']} --out RUN --vocab-size {p['vocab_size']} "

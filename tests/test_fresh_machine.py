@@ -123,3 +123,18 @@ def test_makefile_targets_parse_without_warnings():
                           text=True, timeout=60)
     assert proc.returncode == 0 and "warning" not in proc.stderr.lower(), proc.stderr
     assert "araie pretrain --corpus" in proc.stdout and "araie promote-encoder runs/pretrain/" in proc.stdout
+
+
+def test_the_default_recipe_fine_tunes_an_encoder_in_the_checkout():
+    from transformers import AutoConfig, AutoTokenizer
+
+    from araie.recipe import load_recipe
+
+    encoder = ROOT / load_recipe(ROOT / "train" / "default.yaml", []).model.encoder
+    assert encoder.is_relative_to(ROOT / "encoders") and (encoder / "model.safetensors").exists()
+    config = AutoConfig.from_pretrained(encoder)
+    assert len(AutoTokenizer.from_pretrained(encoder)) == config.vocab_size
+    summary = json.loads((encoder / "pretraining.json").read_text(encoding="utf-8"))
+    assert summary["steps"] == summary["pretrain"]["steps"] and summary["stored_as"] == "float16"
+    assert (encoder / "model.safetensors").stat().st_size < 30 * 1024 * 1024
+    assert "CC BY-NC-SA 4.0" in (encoder / "README.md").read_text(encoding="utf-8")
