@@ -53,11 +53,17 @@ def load_encoder_config(recipe: Recipe):
 
     encoder = recipe.model.encoder
     try:
-        if is_araie_folder(encoder):
-            return AraieConfig.from_pretrained(encoder).encoder_config()
-        return AutoConfig.from_pretrained(encoder)
+        config = AraieConfig.from_pretrained(encoder).encoder_config() if is_araie_folder(encoder) else (
+            AutoConfig.from_pretrained(encoder))
     except OSError as exc:  # a hub name that is not there, or the hub unreachable
         raise RecipeError(f"{recipe.source}: model.encoder {encoder!r} cannot be loaded: {exc}") from None
+    # how the weights are stored (encoders/ keeps fp16) is not how they train: transformers builds a model in
+    # its config's dtype, and the heads are fp32; mixed precision is `training.bf16`, not the encoder's storage
+    if getattr(config, "dtype", None) is not None:  # transformers >= 4.56
+        config.dtype = None
+    elif getattr(config, "torch_dtype", None) is not None:
+        config.torch_dtype = None
+    return config
 
 
 def continue_from(folder: str, config):

@@ -185,6 +185,13 @@ def test_promote_encoder_stores_fp16_that_fine_tuning_loads_in_fp32(tmp_path, ne
     assert torch.allclose(promoted(ids).last_hidden_state, original(ids).last_hidden_state, atol=2e-2)
     _, info = AutoModelForMaskedLM.from_pretrained(dest, output_loading_info=True)
     assert info["missing_keys"] == [] and info["unexpected_keys"] == []  # the masked-LM head came along
+    from araie.recipe import load_recipe
+    from araie.schema import Schema
+    from araie.training import build_model
+
+    model = build_model(load_recipe("train/default.yaml", [f"model.encoder={dest}"]), Schema.load())
+    assert {p.dtype for p in model.parameters()} == {torch.float32}  # fp16 storage, fp32 training
+    assert model(input_ids=ids).logits.dtype == torch.float32
 
     # nothing is overwritten without asking; a folder that is no encoder is named
     assert main(["promote-encoder", str(run / "encoder"), str(dest)]) == 2
