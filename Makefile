@@ -49,7 +49,7 @@ pretrain: $(VENV)/.stamp
 
 promote-encoder: $(VENV)/.stamp
 	$(ARAIE) promote-encoder $(PRETRAIN_OUT)/encoder $(ENCODER) --force \
-		--eval-data $(DATA)/docs/seeds.jsonl $(DATA)/docs/authored.jsonl  # not news.jsonl: the corpus holds those
+		--eval-data $(DATA)/docs/seeds.jsonl $(DATA)/docs/authored.jsonl  # texts the corpus does not hold
 
 train: $(VENV)/.stamp
 	$(ARAIE) train $(RECIPE)

@@ -9,8 +9,7 @@ import yaml
 
 LICENCE_NOTE = (
     "The encoder of this model was pretrained on SaudiNewsNet (M. Alhagri, 2015; "
-    "github.com/parallelfold/SaudiNewsNet), licensed CC BY-NC-SA 4.0, and its training data include "
-    "SaudiNewsNet articles annotated by the project (`annotations/docs/news.jsonl`, same licence): these "
+    "github.com/parallelfold/SaudiNewsNet), licensed CC BY-NC-SA 4.0: these "
     "weights carry the same terms (non-commercial use, share-alike, attribution)."
 )
 

@@ -48,7 +48,7 @@ def test_card_reports_every_held_out_split_and_re_export_keeps_them(random_model
     assert "| test | entities, strict | 1.000 | 1.000 | 1.000 |" in card
     assert "| test_news | entities, strict | 1.000 | 0.500 | 0.667 |" in card
     assert "| LOC | 1.00 / 1.00 / 1.00 (1) | 0.00 / 0.00 / 0.00 (1) |" in card
-    assert "araie evaluate --split test_news" in card and "annotations/docs/news.jsonl" in card
+    assert "araie evaluate --split test_news" in card and "CC BY-NC-SA 4.0" in card
     assert json.loads((folder / "metrics_test_news.json").read_text())["split"] == "test_news"
     again = export(folder, tmp_path / "again")
     assert (again / "metrics_test_news.json").read_bytes() == (folder / "metrics_test_news.json").read_bytes()

@@ -123,18 +123,24 @@ def test_numbers_in_yaml_1_1_exponent_form_are_numbers(tmp_path):
 
 
 def test_fraction_of_one_source_keeps_the_other_whole(tmp_path, corpus_docs):
+    from araie.records import Document
     from araie.training import load_split_documents
 
-    recipe = load_recipe("train/default.yaml", ["data.fraction=0.25", "data.fraction_source=saudinewsnet"])
-    train_docs, dev = load_split_documents(recipe, Schema.load())
-    full, _ = load_split_documents(load_recipe("train/default.yaml", []), Schema.load())
-    by_source = {src: [d.id for d in train_docs if d.meta.get("source") == src] for src in ("authored", "saudinewsnet")}
-    assert by_source["authored"] == [d.id for d in full if d.meta.get("source") == "authored"]
-    real = [d.id for d in full if d.meta.get("source") == "saudinewsnet"]
-    assert len(by_source["saudinewsnet"]) == round(len(real) * 0.25) and set(by_source["saudinewsnet"]) < set(real)
-    overrides = ["data.fraction=0.5", "data.fraction_source=saudinewsnet"]
-    half, _ = load_split_documents(load_recipe("train/default.yaml", overrides), Schema.load())
-    assert set(by_source["saudinewsnet"]) < {d.id for d in half}  # the curve's shares are nested
-    with pytest.raises(RecipeError, match="data.fraction_source 'wire': no training document has it"):
-        load_split_documents(load_recipe("train/default.yaml", ["data.fraction=0.5", "data.fraction_source=wire"]),
-                             Schema.load())
+    authored = [d for d in corpus_docs if d.meta.get("source") == "authored"][:20]
+    docs = [Document(d.id, d.text, d.entities, d.relations, {"source": "wire" if i % 2 else "authored"})
+            for i, d in enumerate(authored)]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(d.to_json(), ensure_ascii=False) + "\n" for d in docs),
+                                      encoding="utf-8")
+    splits = write_splits(tmp_path, docs)
+
+    def train_ids(*overrides):
+        recipe = load_recipe("train/default.yaml", [f"data.corpus=[{tmp_path / 'c.jsonl'}]", f"data.splits={splits}",
+                                                    *overrides])
+        return {d.id for d in load_split_documents(recipe, Schema.load())[0]}
+
+    wire = {d.id for d in docs if d.meta["source"] == "wire"}
+    quarter = train_ids("data.fraction=0.25", "data.fraction_source=wire")
+    assert quarter - wire == {d.id for d in docs} - wire and len(quarter & wire) == round(len(wire) * 0.25)
+    assert quarter <= train_ids("data.fraction=0.5", "data.fraction_source=wire")  # the curve's shares are nested
+    with pytest.raises(RecipeError, match="data.fraction_source 'other': no training document has it"):
+        train_ids("data.fraction=0.5", "data.fraction_source=other")

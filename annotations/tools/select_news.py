@@ -1,8 +1,8 @@
 """Choose the SaudiNewsNet articles annotated as real news (issue: real news in the training data).
 
-Run once; its output is the list of ids in `annotations/news_selection.json`. Standard library only:
+Run once, where ../shared is; the ids it prints stay outside the project. Standard library only:
 
-    python annotations/tools/select_news.py ../shared/corpus/saudinewsnet.jsonl.gz > annotations/news_selection.json
+    python annotations/tools/select_news.py ../shared/corpus/saudinewsnet.jsonl.gz > runs/news_selection.json
 
 Two thirds conflict news (Syria, Iraq, Yemen, Libya: battles, control, casualties, alliances), one third
 general political and world news with named people. Articles of 250-550 words, one per story (a title or
